@@ -1,0 +1,70 @@
+"""Atomic file output and content hashing.
+
+Every writer in lmforecast goes through :func:`atomic_path`: the data are written to a temporary
+file in the destination folder, flushed, then renamed over the destination, so that a crash
+never leaves a half-written panel, backtest or report behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``destination``; rename it into place on success.
+
+    On any exception the temporary file is removed and ``destination`` is left untouched.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, destination)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_text_atomic(destination: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``destination`` atomically; return the destination path."""
+    with atomic_path(destination) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(destination)
+
+
+def write_csv_atomic(frame: pd.DataFrame, destination: str | os.PathLike, **to_csv_kw) -> Path:
+    """Write a DataFrame to CSV atomically (``index=False`` unless given); return the path."""
+    to_csv_kw.setdefault("index", False)
+    with atomic_path(destination) as tmp:
+        frame.to_csv(tmp, **to_csv_kw)
+    return Path(destination)
+
+
+def write_parquet_atomic(frame: pd.DataFrame, destination: str | os.PathLike) -> Path:
+    """Write a DataFrame to Parquet atomically (no index); return the path."""
+    with atomic_path(destination) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return Path(destination)
+
+
+def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
+    """Return the hex SHA-256 digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk_bytes), b""):
+            digest.update(block)
+    return digest.hexdigest()
