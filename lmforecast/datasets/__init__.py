@@ -1,0 +1,15 @@
+"""Data sets shipped with lmforecast.
+
+* :func:`generate_morocco` / :func:`ensure_default_data` -- the seeded synthetic Moroccan labour
+  market written to ``data/raw/morocco`` (the default raw data; data card in
+  ``data/raw/README.md``);
+* :func:`load_au_ivi` -- Australia's Internet Vacancy Index (real job-ad counts by state x ANZSCO
+  group) as a panel.
+"""
+
+from __future__ import annotations
+
+from lmforecast.datasets.au_ivi import load_au_ivi
+from lmforecast.datasets.morocco import ensure_default_data, generate_morocco, verify_morocco
+
+__all__ = ["ensure_default_data", "generate_morocco", "load_au_ivi", "verify_morocco"]

@@ -1,0 +1,159 @@
+"""Structured-config schemas for the Hydra experiments in ``conf/``.
+
+Each root config (``conf/run.yaml``, ``conf/backtest.yaml`` ...) starts its defaults list with
+``lmforecast_schema``, the :class:`LmforecastConfig` dataclass stored in Hydra's ``ConfigStore``
+by :func:`register_configs`. Every group file is merged into that typed tree, so a misspelt key
+(``backtest.horizn=6``) or a wrong type (``backtest.horizon=six``) fails at composition time,
+before any data are read, with OmegaConf's message naming the key and the schema.
+
+Only ``experiments/`` uses these classes; the library itself takes plain arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+SCHEMA_NAME = "lmforecast_schema"
+STAGES = ("build_panel", "backtest", "forecast", "report", "run")
+
+
+class DataLoader(Enum):
+    """How a data set becomes a panel: ``raw`` = a raw-contract folder, ``au_ivi`` = the IVI workbook."""
+
+    raw = 1
+    au_ivi = 2
+
+
+@dataclass
+class GeneratorConfig:
+    """Arguments of ``lmforecast.datasets.morocco.generate_morocco`` (None = the generator's default)."""
+
+    start: Optional[str] = None          # first period, "YYYY-MM"
+    end: Optional[str] = None            # last observed period, "YYYY-MM"
+    truth_end: Optional[str] = None      # last period of the held-out truth, "YYYY-MM"
+    n_offers_scale: Optional[float] = None  # multiplier on the number of synthetic job ads
+
+
+@dataclass
+class DataConfig:
+    """Which data set to use and where it lives (paths absolute after interpolation)."""
+
+    name: str = "???"                     # data-set name: experiment name and panel file name
+    loader: DataLoader = DataLoader.raw
+    raw_dir: Optional[str] = None         # raw-contract folder (loader=raw)
+    path: Optional[str] = None            # source file (loader=au_ivi); None = the shared default
+    loader_kwargs: dict[str, Any] = field(default_factory=dict)  # extra loader arguments (sheet, level)
+    generate_if_absent: bool = False      # generate the synthetic Moroccan data when raw_dir is empty
+    seed: int = 20251                     # generator seed
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    panel_path: str = "???"               # where the built panel is written (NetCDF, atomic)
+    truth_path: Optional[str] = None      # known truth gap table (synthetic data only)
+    targets: list[str] = field(default_factory=lambda: ["vacancies", "jobseekers", "job_offers"])
+
+
+@dataclass
+class FeaturesConfig:
+    """Panel frequency and the feature settings shared by the global models."""
+
+    freq: str = "MS"
+    lags: list[int] = field(default_factory=lambda: [1, 2, 3, 6, 12])
+    windows: list[int] = field(default_factory=lambda: [3, 12])
+    calendar: bool = True
+
+
+@dataclass
+class BacktestConfig:
+    """Rolling-origin backtest settings (in panel periods)."""
+
+    horizon: int = 12
+    n_windows: int = 3
+    step: int = 6
+    initial: Optional[int] = None
+    window: str = "expanding"             # or "sliding" (the last `initial` periods)
+    gap: int = 0
+    refit_every: int = 1
+    point_in_time: bool = True
+    n_jobs: int = 1                       # folds in parallel (joblib), one thread each
+    quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
+    metrics: list[str] = field(default_factory=lambda: [
+        "mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball"])
+    by: list[str] = field(default_factory=lambda: ["region", "occupation"])
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow tracking: database store (sqlite) or a server URI."""
+
+    enabled: bool = True
+    uri: str = "???"
+    artifact_location: Optional[str] = None
+    experiment_name: str = "???"
+    run_name: Optional[str] = None
+    log_model: bool = True
+    log_plots: bool = True
+
+
+@dataclass
+class ReportConfig:
+    """Projected skills-gap report."""
+
+    enabled: bool = True
+    demand_measure: str = "vacancies"
+    supply_measure: str = "jobseekers"
+    years: list[int] = field(default_factory=lambda: [2026, 2027, 2028, 2029, 2030])
+    quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
+    n_paths: int = 200
+    formats: list[str] = field(default_factory=lambda: ["csv"])
+    dir: str = "???"
+
+
+@dataclass
+class PathsConfig:
+    """Project paths (absolute); ``root`` is the original working directory."""
+
+    root: str = "???"
+    raw: str = "???"
+    processed: str = "???"
+    outputs: str = "???"
+    output_dir: Optional[str] = None     # this run's folder (Hydra sets it; set it yourself with compose)
+    mlruns: str = "???"
+
+
+@dataclass
+class LmforecastConfig:
+    """The typed root of every stage config."""
+
+    task_name: str = "???"
+    seed: int = 20251
+    num_threads: int = 1
+    progress: Optional[bool] = None       # None: progress bars only on a TTY
+    optimized_metric: Optional[str] = None  # metric returned to a sweeper (e.g. "vacancies/mase")
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: Any = None                     # a `_target_` node from conf/model
+    model_name: Optional[str] = None      # name of `model` in metrics/MLflow; None = the Hydra choice
+    compare: dict[str, Any] = field(default_factory=dict)  # extra models backtested beside `model`
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    forecast_path: Optional[str] = None   # forecast NetCDF read by the report stage
+    backtest_path: Optional[str] = None   # backtest NetCDF written by the backtest stage
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def register_configs() -> ConfigStore:
+    """Store :class:`LmforecastConfig` in Hydra's ConfigStore as ``lmforecast_schema``.
+
+    Returns the ConfigStore instance. Idempotent; called on import of this module.
+    """
+    cs = ConfigStore.instance()
+    cs.store(name=SCHEMA_NAME, node=LmforecastConfig)
+    return cs
+
+
+register_configs()

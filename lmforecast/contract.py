@@ -1,0 +1,687 @@
+"""The raw data contract: load and validate the long tables of one data set folder.
+
+A data set folder (``data/raw/<name>/``) holds up to three long tables, each as CSV *or* Parquet
+(see ``data/raw/README.md`` for the user-facing description):
+
+* ``demand``  -- ``period, region, occupation, measure, value, source``; ``measure`` of kind
+  ``"demand"`` (:data:`lmforecast.panel.MEASURES`);
+* ``supply``  -- same columns; measures of kind ``"supply"``;
+* ``offers``  -- ``offer_id, posted_on, region, title, source`` plus optional ``occupation``
+  (a panel occupation code, empty = code it from the title) and ``company``.
+
+plus optional reference lists (``regions.csv``, ``occupations.csv``, ``region_aliases.csv``) that
+replace the Moroccan defaults of :mod:`lmforecast.taxonomy`.
+
+Every loader validates the whole table before returning it and raises
+:class:`~lmforecast.errors.DataContractError` naming the file, the 1-based row (header = row 1
+for CSV; for Parquet the 1-based record number, which the message says), the column, the value
+and what was expected. Validation is vectorised: distinct values are checked once
+(``pandas.factorize``) and the first offending row is located with NumPy, so millions of rows
+cost seconds, not minutes. Nothing is dropped, trimmed or coerced: a value either follows the
+contract or the load fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lmforecast.errors import DataContractError
+from lmforecast.panel import MEASURES, UNCLASSIFIED
+
+TABLES = ("demand", "supply", "offers")
+LONG_COLUMNS = ("period", "region", "occupation", "measure", "value", "source")
+OFFER_COLUMNS = ("offer_id", "posted_on", "region", "title", "source")
+OFFER_OPTIONAL_COLUMNS = ("occupation", "company")
+REFERENCE_FILES = ("regions.csv", "occupations.csv", "region_aliases.csv")
+#: first day on which the 12 regions of the 2015 reform apply; old 16-region codes end before it
+REGION_REFORM_DATE = pd.Timestamp("2015-01-01")
+#: pandas alias of each period form accepted in ``period``
+PERIOD_FORMS = {"YYYY-MM": "MS", "YYYY-Qn": "QS", "YYYY": "YS"}
+_PERIOD_RE = r"^((?:19|20|21)\d\d)(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$"
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MAX_LISTED = 8
+
+
+@dataclass
+class Reference:
+    """The reference lists a raw table is checked against.
+
+    Attributes
+    ----------
+    regions : DataFrame with at least ``code`` and ``name`` (one row per current region).
+    occupations : DataFrame with at least ``code``, ``name``, ``parent``, ``major``: the panel's
+        leaf occupations (a row ``unclassified`` may be present; it is not a valid code for
+        demand/supply rows).
+    normalizer : object with ``normalize_many(pd.Series) -> pd.Series`` (code, ``"unallocated"``
+        or None/NA) and ``suggest(label, n) -> list[str]`` (a
+        :class:`lmforecast.taxonomy.regions.RegionNormalizer`).
+    old_region_codes : codes of the pre-2015 16 regions (``MA16-01`` ...), allowed only for
+        periods before 2015; empty for a data set that brings its own ``regions.csv``.
+    crosswalk : old -> new region crosswalk (``old_code, new_code, weight_old_to_new``) or None.
+    leaf_for_isco : callable mapping an ISCO-08 code to its panel leaf (for hints), or None.
+    files : reference files read from the data set folder, ``{name: Path}`` (for provenance).
+    """
+
+    regions: pd.DataFrame
+    occupations: pd.DataFrame
+    normalizer: object
+    old_region_codes: frozenset = frozenset()
+    crosswalk: pd.DataFrame | None = None
+    leaf_for_isco: Callable[[str], str] | None = None
+    files: dict = field(default_factory=dict)
+
+    @property
+    def region_codes(self) -> list[str]:
+        """Current region codes in reference order."""
+        return [str(c) for c in self.regions["code"]]
+
+    @property
+    def occupation_codes(self) -> list[str]:
+        """Panel leaf occupation codes in reference order, without ``unclassified``."""
+        return [str(c) for c in self.occupations["code"] if str(c) != UNCLASSIFIED]
+
+
+def load_reference(raw_dir: str | os.PathLike | None = None) -> Reference:
+    """Reference lists for a data set folder: its own CSV lists where present, else Morocco's.
+
+    Parameters
+    ----------
+    raw_dir : data set folder; ``regions.csv``, ``occupations.csv`` and ``region_aliases.csv``
+        found there replace the defaults shipped in :mod:`lmforecast.taxonomy`.
+
+    Returns
+    -------
+    Reference
+    """
+    from lmforecast.taxonomy import occupations as occ_mod
+    from lmforecast.taxonomy import regions as reg_mod
+
+    raw_dir = Path(raw_dir) if raw_dir is not None else None
+    files = {}
+    if raw_dir is not None:
+        files = {name: raw_dir / name for name in REFERENCE_FILES if (raw_dir / name).exists()}
+    own_regions = "regions.csv" in files
+    regions = reg_mod.load_regions(raw_dir if own_regions else None)
+    occupations = occ_mod.load_occupations(raw_dir if "occupations.csv" in files else None)
+    aliases = reg_mod.load_region_aliases(raw_dir) if "region_aliases.csv" in files else None
+    normalizer = reg_mod.RegionNormalizer(regions=regions, aliases=aliases)
+    crosswalk = None if own_regions else reg_mod.region_crosswalk()
+    old_codes = frozenset() if crosswalk is None else frozenset(map(str, crosswalk["old_code"]))
+    return Reference(regions=regions, occupations=occupations, normalizer=normalizer,
+                     old_region_codes=old_codes, crosswalk=crosswalk,
+                     leaf_for_isco=None if "occupations.csv" in files else occ_mod.leaf_for_isco,
+                     files=files)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def find_table(raw_dir: str | os.PathLike, name: str, required: bool = False) -> Path | None:
+    """Path of table ``name`` (``demand``, ``supply``, ``offers``) in ``raw_dir``.
+
+    Parameters
+    ----------
+    raw_dir : data set folder.
+    name : table name without extension.
+    required : raise when the table is absent instead of returning None.
+
+    Returns
+    -------
+    Path to ``<name>.csv`` or ``<name>.parquet``, or None when neither exists (and not required).
+
+    Raises
+    ------
+    DataContractError when both a CSV and a Parquet version exist (ambiguous), or when
+    ``required`` and neither exists.
+    """
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
+    raw_dir = Path(raw_dir)
+    found = [raw_dir / f"{name}.{ext}" for ext in ("csv", "parquet") if (raw_dir / f"{name}.{ext}").exists()]
+    if len(found) == 2:
+        raise DataContractError(str(raw_dir), None, None, [p.name for p in found],
+                                f"one version of table {name!r}, CSV or Parquet",
+                                "delete or move one of them")
+    if not found:
+        if required:
+            raise DataContractError(str(raw_dir), None, None, None,
+                                    f"a table {name}.csv or {name}.parquet")
+        return None
+    return found[0]
+
+
+def find_tables(raw_dir: str | os.PathLike) -> dict[str, Path]:
+    """All tables present in ``raw_dir`` as ``{name: path}``; at least one must exist.
+
+    Raises
+    ------
+    DataContractError when the folder does not exist or holds none of demand, supply, offers.
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise DataContractError(str(raw_dir), None, None, None, "an existing data set folder")
+    tables = {name: find_table(raw_dir, name) for name in TABLES}
+    tables = {name: path for name, path in tables.items() if path is not None}
+    if not tables:
+        raise DataContractError(str(raw_dir), None, None, sorted(p.name for p in raw_dir.iterdir()),
+                                "at least one of demand, supply, offers (.csv or .parquet)")
+    return tables
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A raw table being validated: where it came from, so errors can point into it."""
+
+    path: Path
+    frame: pd.DataFrame
+
+    @property
+    def is_csv(self) -> bool:
+        return self.path.suffix.lower() == ".csv"
+
+    def row(self, position: int) -> int:
+        """1-based row of a 0-based record position (CSV: header is row 1)."""
+        return int(position) + (2 if self.is_csv else 1)
+
+    def rows(self, positions) -> np.ndarray:
+        return np.asarray(positions, dtype=np.int64) + (2 if self.is_csv else 1)
+
+    def error(self, column, position, value, expected, hint=None) -> DataContractError:
+        if not self.is_csv and position is not None:
+            note = "row = 1-based record number in the Parquet file"
+            hint = f"{hint}; {note}" if hint else note
+        row = None if position is None else self.row(position)
+        return DataContractError(str(self.path), column, row, value, expected, hint)
+
+
+def _read_csv_as_text(path: Path) -> pd.DataFrame:
+    """Every cell of a CSV as the exact text in the file (no type guessing, no NA values).
+
+    pyarrow's multithreaded reader is used with every column typed as string (pandas'
+    ``engine="pyarrow"`` would infer numbers first and turn ``"007"`` into ``"7"``).
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    types = {name: pa.string() for name in header}
+    table = pa_csv.read_csv(
+        path,
+        convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
+                                              quoted_strings_can_be_null=False),
+    )
+    return table.to_pandas()
+
+
+def _read(path: Path) -> _Table:
+    """Read a CSV (every cell as text, nothing parsed or set to NA) or a Parquet file."""
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = _read_csv_as_text(path)
+        else:
+            frame = pd.read_parquet(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataContractError(str(path), None, None, type(exc).__name__,
+                                "a readable UTF-8 CSV with a header row, or a Parquet file",
+                                str(exc)[:300]) from exc
+    frame.columns = [str(c) for c in frame.columns]
+    return _Table(path, frame.reset_index(drop=True))
+
+
+def _check_columns(table: _Table, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+    """Exact header check, then at least one data row."""
+    columns = list(table.frame.columns)
+    header_row = 1 if table.is_csv else None
+    wanted = f"columns {list(required)}" + (f" (optional: {list(optional)})" if optional else "")
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise DataContractError(str(table.path), missing[0], header_row, columns, wanted,
+                                f"missing column(s) {missing}")
+    extra = [c for c in columns if c not in required and c not in optional]
+    if extra:
+        raise DataContractError(str(table.path), extra[0], header_row, columns, f"only {wanted}",
+                                f"unexpected column(s) {extra}")
+    dup = [c for c in set(columns) if columns.count(c) > 1]
+    if dup:
+        raise DataContractError(str(table.path), dup[0], header_row, columns, "each column once")
+    if len(table.frame) == 0:
+        raise DataContractError(str(table.path), None, None, "0 data rows",
+                                "at least one data row (remove the file if the table has no data)")
+
+
+# --------------------------------------------------------------------------- vectorised helpers
+
+
+def _first(mask: np.ndarray) -> int | None:
+    """Position of the first True in a boolean array, or None."""
+    if mask.size == 0:
+        return None
+    pos = int(np.argmax(mask))
+    return pos if mask[pos] else None
+
+
+def _text(table: _Table, column: str, allow_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize a text column: (codes, uniques as str array); -1 = empty/null.
+
+    Raises on an empty cell unless ``allow_empty``. Parquet numbers become their text.
+    """
+    series = table.frame[column]
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    uniques = np.asarray([str(u) for u in uniques], dtype=object)
+    blank = np.array([u.strip() == "" for u in uniques], dtype=bool)
+    if blank.any():
+        codes = np.where((codes >= 0) & blank[np.maximum(codes, 0)], -1, codes)
+    if not allow_empty:
+        pos = _first(codes < 0)
+        if pos is not None:
+            raise table.error(column, pos, _cell(table, column, pos), f"a non-empty {column}")
+    return codes, uniques
+
+
+def _cell(table: _Table, column: str, pos: int):
+    value = table.frame[column].iloc[pos]
+    return None if pd.isna(value) else value
+
+
+def _closest(value: str, choices: Sequence[str], n: int = 3) -> list[str]:
+    from rapidfuzz import process
+
+    return [match for match, _score, _i in process.extract(str(value), list(choices), limit=n)]
+
+
+def _fmt_rows(rows: np.ndarray, n: int = 3) -> str:
+    shown = ", ".join(str(r) for r in rows[:n])
+    return shown + (", ..." if len(rows) > n else "")
+
+
+# --------------------------------------------------------------------------- long tables
+
+
+def parse_periods(periods: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse period labels ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``.
+
+    Parameters
+    ----------
+    periods : Series of period labels (text).
+
+    Returns
+    -------
+    (starts, freqs): ``datetime64[ns]`` period starts and pandas aliases (``"MS"``, ``"QS"``,
+    ``"YS"``; object array). Unparseable labels give ``NaT`` and ``None``.
+    """
+    codes, uniques = pd.factorize(periods.astype(object), use_na_sentinel=True)
+    text = pd.Series([str(u) for u in uniques], dtype=object)
+    parts = text.str.extract(_PERIOD_RE)
+    year = pd.to_numeric(parts[0], errors="coerce")
+    month = pd.to_numeric(parts[1], errors="coerce")
+    quarter = pd.to_numeric(parts[2], errors="coerce")
+    start_month = month.fillna((quarter - 1) * 3 + 1).fillna(1.0)
+    ok = year.notna().to_numpy()
+    starts_u = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if ok.any():
+        starts_u[ok] = pd.to_datetime(pd.DataFrame({"year": year[ok].astype(int), "month": start_month[ok].astype(int),
+                                                    "day": 1})).to_numpy()
+    freq_u = np.where(month.notna(), "MS", np.where(quarter.notna(), "QS", "YS")).astype(object)
+    freq_u[~ok] = None
+    starts = np.where(codes >= 0, starts_u[np.maximum(codes, 0)], np.datetime64("NaT"))
+    freqs = np.where(codes >= 0, freq_u[np.maximum(codes, 0)] if len(freq_u) else None, None)
+    return starts.astype("datetime64[ns]"), freqs
+
+
+def _load_long(path: Path, kind: str, reference: Reference) -> pd.DataFrame:
+    table = _read(path)
+    _check_columns(table, LONG_COLUMNS)
+    frame = table.frame
+    n = len(frame)
+
+    # period
+    _text(table, "period")  # empty cells
+    starts, freqs = parse_periods(frame["period"])
+    pos = _first(pd.isna(starts))
+    if pos is not None:
+        raise table.error("period", pos, _cell(table, "period", pos),
+                          "a period 'YYYY-MM' (monthly), 'YYYY-Qn' (quarterly) or 'YYYY' (annual)")
+
+    # region: new codes, old 16-region codes (before 2015 only)
+    region_codes, region_u = _text(table, "region")
+    new_codes = set(reference.region_codes)
+    known = np.array([u in new_codes or u in reference.old_region_codes for u in region_u], dtype=bool)
+    pos = _first(~known[region_codes]) if n else None
+    if pos is not None:
+        value = region_u[region_codes[pos]]
+        try:
+            hint = reference.normalizer.suggest(value, n=3)
+        except Exception:  # suggestions are a courtesy; never mask the real error
+            hint = _closest(value, reference.region_codes)
+        expected = "a region code (" + ", ".join(reference.region_codes[:2]) + ", ...)"
+        if reference.old_region_codes:
+            expected += " or an old 16-region code (MA16-01 ...) for periods before 2015"
+        raise table.error("region", pos, value, expected, f"closest known: {hint}")
+    is_old_u = np.array([u in reference.old_region_codes and u not in new_codes for u in region_u], dtype=bool)
+    late_old = is_old_u[region_codes] & (starts >= REGION_REFORM_DATE.to_datetime64())
+    pos = _first(late_old)
+    if pos is not None:
+        raise table.error("region", pos, region_u[region_codes[pos]],
+                          "a new region code (MA-01 ... MA-12) for periods from 2015 on",
+                          f"period {frame['period'].iloc[pos]!r}: old 16-region codes are only allowed "
+                          "for periods before 2015 (the 2015 regional reform)")
+
+    # occupation: a panel leaf code
+    occ_codes, occ_u = _text(table, "occupation")
+    leaves = reference.occupation_codes
+    leaf_set = set(leaves)
+    known = np.array([u in leaf_set for u in occ_u], dtype=bool)
+    pos = _first(~known[occ_codes]) if n else None
+    if pos is not None:
+        value = occ_u[occ_codes[pos]]
+        raise table.error("occupation", pos, value, "a panel occupation code (see occupations list)",
+                          _occupation_hint(value, reference))
+
+    # measure: registered, of this table's kind
+    meas_codes, meas_u = _text(table, "measure")
+    right = [m for m, spec in MEASURES.items() if spec.kind == kind]
+    ok = np.array([u in MEASURES and MEASURES[u].kind == kind for u in meas_u], dtype=bool)
+    pos = _first(~ok[meas_codes]) if n else None
+    if pos is not None:
+        value = meas_u[meas_codes[pos]]
+        if value in MEASURES:
+            other = MEASURES[value].kind
+            hint = f"{value!r} is a {other} measure; it belongs in the {other} table"
+        else:
+            hint = (f"closest registered: {_closest(value, right)}; "
+                    "register new ones with lmforecast.panel.register_measure")
+        raise table.error("measure", pos, value, f"a {kind} measure, one of {right}", hint)
+
+    # value: finite number >= 0
+    values = _numeric(table, "value")
+
+    # source
+    source_codes, source_u = _text(table, "source")
+
+    # one frequency per series (region, occupation, measure)
+    series_id = (region_codes.astype(np.int64) * (len(occ_u) + 1) + occ_codes) * (len(meas_u) + 1) + meas_codes
+    _, first_idx, inverse = np.unique(series_id, return_index=True, return_inverse=True)
+    freq_arr = np.asarray(freqs, dtype=object)
+    mixed = freq_arr != freq_arr[first_idx[inverse]]
+    pos = _first(mixed)
+    if pos is not None:
+        other = int(first_idx[inverse[pos]])
+        raise table.error("period", pos, frame["period"].iloc[pos],
+                          f"the frequency of this series' first row {table.row(other)} "
+                          f"({frame['period'].iloc[other]!r}, {freq_arr[other]})",
+                          f"series region={region_u[region_codes[pos]]!r}, occupation={occ_u[occ_codes[pos]]!r}, "
+                          f"measure={meas_u[meas_codes[pos]]!r} mixes frequencies; one series keeps one frequency")
+
+    # duplicate keys (period, region, occupation, measure)
+    key = pd.DataFrame({"series": series_id, "start": starts.view("int64")})
+    dup = key.duplicated(keep="first").to_numpy()
+    pos = _first(dup)
+    if pos is not None:
+        start = key["start"].to_numpy()
+        other = int(np.flatnonzero((series_id == series_id[pos]) & (start == start[pos]))[0])
+        raise table.error("period", pos, frame["period"].iloc[pos],
+                          "one row per (period, region, occupation, measure)",
+                          f"duplicate of row {table.row(other)} (region={region_u[region_codes[pos]]!r}, "
+                          f"occupation={occ_u[occ_codes[pos]]!r}, measure={meas_u[meas_codes[pos]]!r})")
+
+    out = pd.DataFrame({
+        "period": pd.DatetimeIndex(starts),
+        "freq": pd.Series(freq_arr, dtype=object).astype(str).to_numpy(),
+        "region": region_u[region_codes].astype(str),
+        "occupation": occ_u[occ_codes].astype(str),
+        "measure": meas_u[meas_codes].astype(str),
+        "value": values,
+        "source": source_u[source_codes].astype(str),
+        "row": table.rows(np.arange(n)),
+    })
+    out.attrs["source_file"] = str(path)
+    out.attrs["row_is"] = "line number (header = 1)" if table.is_csv else "1-based Parquet record number"
+    return out
+
+
+def _occupation_hint(value: str, reference: Reference) -> str:
+    leaves = reference.occupation_codes
+    if value == UNCLASSIFIED:
+        return "'unclassified' is only for job ads that could not be coded"
+    if reference.leaf_for_isco is not None:
+        try:
+            leaf = reference.leaf_for_isco(value)
+        except Exception:
+            leaf = None
+        if leaf is not None and str(leaf) in set(leaves) and str(leaf) != value:
+            return f"ISCO-08 code {value!r} belongs to panel occupation {str(leaf)!r}; use that code"
+    return f"closest known: {_closest(value, leaves)}"
+
+
+def _numeric(table: _Table, column: str) -> np.ndarray:
+    """A column of finite numbers >= 0 as float64; raises on empty, text, inf or negative."""
+    raw = table.frame[column]
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raise table.error(column, 0, raw.iloc[0] if len(raw) else None, "a number (got a boolean column)")
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        pos = _first(np.isnan(values))
+        if pos is not None:
+            raise table.error(column, pos, None, "a finite number >= 0 (empty cell)")
+    else:
+        _text(table, column)  # empty cells
+        values = pd.to_numeric(raw.astype(object), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        pos = _first(np.isnan(values))
+        if pos is not None:
+            value = raw.iloc[pos]
+            hint = "use '.' as the decimal separator and no thousands separator" if "," in str(value) else None
+            raise table.error(column, pos, value, "a finite number >= 0", hint)
+    pos = _first(np.isinf(values))
+    if pos is not None:
+        raise table.error(column, pos, raw.iloc[pos], "a finite number >= 0 (not infinite)")
+    pos = _first(values < 0)
+    if pos is not None:
+        raise table.error(column, pos, raw.iloc[pos], "a finite number >= 0 (not negative)")
+    return values
+
+
+def load_demand(raw_dir: str | os.PathLike, reference: Reference | None = None) -> pd.DataFrame | None:
+    """Load and validate ``demand.{csv,parquet}`` of a data set folder.
+
+    Parameters
+    ----------
+    raw_dir : data set folder.
+    reference : reference lists to check against (default :func:`load_reference` of ``raw_dir``).
+
+    Returns
+    -------
+    DataFrame with columns ``period`` (datetime64, period start), ``freq`` (``"MS"``, ``"QS"``,
+    ``"YS"``), ``region``, ``occupation``, ``measure`` (str), ``value`` (float64, in the
+    measure's units, e.g. persons), ``source`` (str) and ``row`` (row in the file), in file
+    order; ``attrs["source_file"]`` holds the path. None when the folder has no demand table.
+
+    Raises
+    ------
+    DataContractError on the first violation of the contract (see module docstring).
+    """
+    return _load_optional(raw_dir, "demand", reference)
+
+
+def load_supply(raw_dir: str | os.PathLike, reference: Reference | None = None) -> pd.DataFrame | None:
+    """Load and validate ``supply.{csv,parquet}``; same columns and rules as :func:`load_demand`.
+
+    Measures must be of kind ``"supply"`` (``jobseekers``, ``graduates``, ``trainees`` ...).
+    Returns None when the folder has no supply table.
+    """
+    return _load_optional(raw_dir, "supply", reference)
+
+
+def _load_optional(raw_dir, kind: str, reference: Reference | None) -> pd.DataFrame | None:
+    path = find_table(raw_dir, kind)
+    if path is None:
+        return None
+    reference = reference if reference is not None else load_reference(raw_dir)
+    return _load_long(path, kind, reference)
+
+
+# --------------------------------------------------------------------------- offers
+
+
+def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None) -> pd.DataFrame | None:
+    """Load and validate ``offers.{csv,parquet}`` (one row per job ad as scraped / received).
+
+    Parameters
+    ----------
+    raw_dir : data set folder.
+    reference : reference lists (default :func:`load_reference` of ``raw_dir``).
+
+    Returns
+    -------
+    DataFrame with ``offer_id`` (str), ``posted_on`` (datetime64, day), ``region`` (the free-text
+    label as in the file), ``title`` (str), ``occupation`` (panel code, ``"unclassified"``, or
+    NA = to be coded from the title), ``source`` (str), ``company`` (str or NA, when the file has
+    it) and ``row``; None when the folder has no offers table.
+
+    Raises
+    ------
+    DataContractError for missing/extra columns, empty or duplicate ``offer_id`` (both rows
+    named), a ``posted_on`` that is not a ``YYYY-MM-DD`` date, an empty title or source, an
+    ``occupation`` that is given but not a panel code, and region labels that cannot be
+    normalised at all (every such label is listed with its row count, first rows and closest
+    known labels). Dates later than today are accepted.
+    """
+    path = find_table(raw_dir, "offers")
+    if path is None:
+        return None
+    reference = reference if reference is not None else load_reference(raw_dir)
+    return _validate_offers(_read(path), reference)
+
+
+def _validate_offers(table: _Table, reference: Reference) -> pd.DataFrame:
+    """Validate a read offers table (see :func:`load_offers`) and return its typed frame."""
+    _check_columns(table, OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS)
+    frame = table.frame
+    n = len(frame)
+
+    id_codes, id_u = _text(table, "offer_id")
+    dup = pd.Series(id_codes).duplicated(keep="first").to_numpy()
+    pos = _first(dup)
+    if pos is not None:
+        other = int(np.flatnonzero(id_codes == id_codes[pos])[0])
+        raise table.error("offer_id", pos, id_u[id_codes[pos]], "a unique offer_id",
+                          f"same offer_id as row {table.row(other)}")
+
+    raw_dates = frame["posted_on"]
+    if pd.api.types.is_datetime64_any_dtype(raw_dates.dtype):
+        posted = pd.DatetimeIndex(raw_dates)
+        if posted.tz is not None:
+            posted = posted.tz_localize(None)
+        pos = _first(np.asarray(posted.isna()))
+        if pos is not None:
+            raise table.error("posted_on", pos, None, "a date YYYY-MM-DD (empty cell)")
+        posted = posted.to_numpy().astype("datetime64[ns]")
+    else:
+        date_codes, date_u = _text(table, "posted_on")
+        well_formed = np.array([bool(_DATE_RE.match(u)) for u in date_u], dtype=bool)
+        parsed_u = pd.to_datetime(pd.Series(date_u, dtype=object).where(well_formed), format="%Y-%m-%d",
+                                  errors="coerce").to_numpy().astype("datetime64[ns]")
+        pos = _first(np.isnat(parsed_u)[date_codes]) if n else None
+        if pos is not None:
+            raise table.error("posted_on", pos, date_u[date_codes[pos]], "a date YYYY-MM-DD")
+        posted = parsed_u[date_codes]
+
+    title_codes, title_u = _text(table, "title")
+    source_codes, source_u = _text(table, "source")
+
+    occupation = None
+    if "occupation" in frame.columns:
+        occ_codes, occ_u = _text(table, "occupation", allow_empty=True)
+        allowed = set(reference.occupation_codes) | {UNCLASSIFIED}
+        ok = np.array([u in allowed for u in occ_u] + [True], dtype=bool)  # last slot: empty (-1)
+        pos = _first(~ok[occ_codes]) if n else None
+        if pos is not None:
+            value = occ_u[occ_codes[pos]]
+            raise table.error("occupation", pos, value,
+                              "empty (code from the title), 'unclassified' or a panel occupation code",
+                              _occupation_hint(value, reference))
+        occupation = pd.array(np.where(occ_codes >= 0, occ_u[np.maximum(occ_codes, 0)] if len(occ_u) else None, None),
+                              dtype="string")
+
+    region_codes, region_u = _text(table, "region", allow_empty=True)
+    check_region_labels(region_codes, region_u, reference.normalizer, table)
+
+    out = pd.DataFrame({
+        "offer_id": id_u[id_codes].astype(str),
+        "posted_on": pd.DatetimeIndex(posted),
+        "region": frame["region"].astype(object).to_numpy(),
+        "title": title_u[title_codes].astype(str),
+        "occupation": occupation if occupation is not None else pd.array([pd.NA] * n, dtype="string"),
+        "source": source_u[source_codes].astype(str),
+    })
+    if "company" in frame.columns:
+        comp_codes, comp_u = _text(table, "company", allow_empty=True)
+        out["company"] = pd.array(np.where(comp_codes >= 0, comp_u[np.maximum(comp_codes, 0)] if len(comp_u) else None,
+                                           None), dtype="string")
+    out["row"] = table.rows(np.arange(n))
+    out.attrs["source_file"] = str(table.path)
+    out.attrs["row_is"] = "line number (header = 1)" if table.is_csv else "1-based Parquet record number"
+    return out
+
+
+def check_region_labels(codes: np.ndarray, uniques: np.ndarray, normalizer, table: _Table | None = None,
+                        file: str = "<offers>", rows: np.ndarray | None = None) -> np.ndarray:
+    """Normalise distinct region labels; raise listing every label that cannot be normalised.
+
+    Parameters
+    ----------
+    codes : per-row integer codes into ``uniques`` (-1 = empty label).
+    uniques : distinct labels (str).
+    normalizer : ``RegionNormalizer``-like object.
+    table, file, rows : where the labels come from, for the error message (``table`` wins;
+        otherwise ``file`` and the 1-based ``rows`` of each position).
+
+    Returns
+    -------
+    Array (object) of the normalised value of each distinct label (region code or
+    ``"unallocated"``).
+
+    Raises
+    ------
+    DataContractError naming the first bad row, with every bad label's row count, first rows
+    and closest known labels in the hint.
+    """
+    normalised = (normalizer.normalize_many(pd.Series(uniques, dtype=object)) if len(uniques)
+                  else pd.Series([], dtype=object))
+    normalised = np.asarray([None if pd.isna(v) else str(v) for v in normalised], dtype=object)
+    bad_u = np.array([v is None for v in normalised] + [True], dtype=bool)  # last slot: empty label
+    bad_rows = bad_u[codes]
+    pos = _first(bad_rows)
+    if pos is None:
+        return normalised
+    positions = np.flatnonzero(bad_rows)
+    row_of = (table.rows if table is not None else
+              (lambda p: np.asarray(rows)[p] if rows is not None else np.asarray(p) + 1))
+    bad_codes, counts = np.unique(codes[positions], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    parts = []
+    for k in order[:_MAX_LISTED]:
+        c = bad_codes[k]
+        label = "" if c < 0 else uniques[c]
+        these = row_of(positions[codes[positions] == c])
+        try:
+            near = normalizer.suggest(label, n=3) if label else []
+        except Exception:
+            near = []
+        parts.append(f"{label!r} x{counts[k]} (rows {_fmt_rows(these)}; closest: {near})")
+    more = f"; and {len(bad_codes) - _MAX_LISTED} more labels" if len(bad_codes) > _MAX_LISTED else ""
+    hint = (f"{len(bad_codes)} region label(s) in {len(positions)} rows cannot be normalised: "
+            + "; ".join(parts) + more + "; add them to region_aliases.csv (label, code)")
+    value = "" if codes[pos] < 0 else uniques[codes[pos]]
+    expected = "a region label the RegionNormalizer recognises (code, region or city name, 'Tout le Maroc')"
+    if table is not None:
+        raise table.error("region", pos, value, expected, hint)
+    raise DataContractError(file, "region", int(row_of(np.array([pos]))[0]), value, expected, hint)

@@ -1,0 +1,334 @@
+"""Job ads -> counts per period x region x occupation (the panel's ``job_offers`` variable).
+
+:func:`count_offers` runs four vectorised steps on a validated offers table
+(:func:`lmforecast.contract.load_offers`):
+
+1. **Regions.** Each distinct free-text region label is normalised once
+   (``RegionNormalizer.normalize_many``) to a region code or ``"unallocated"`` (ads for all
+   Morocco / several regions). A label that cannot be normalised is an error listing every such
+   label; nothing is dropped.
+2. **Occupations.** A given ``occupation`` code is kept. Ads without one are coded from their
+   title (``TitleCoder.code_many`` on the distinct titles); ads the coder cannot place go to
+   ``"unclassified"``, which is counted like any occupation and reported as a share.
+3. **Reposts.** Ads are grouped by a *repost key*: the normalised title (accents removed,
+   case-folded, punctuation collapsed), the normalised region, the source and, if the table has a
+   ``company`` column, the company (an empty company is a value of its own). Within a key, ads
+   are taken in date order; the first ad opens a *chain*, every later ad posted at most
+   ``dedup_window_days`` days after the chain's first ad is a repost of it, and the first ad
+   after that window opens the next chain. Each chain is counted once, in the period of its
+   first ad, with that ad's occupation. The rule is causal: whether an ad counts depends only on
+   ads posted on or before it, so counts up to a forecast cutoff never use later ads.
+4. **Counting.** Chains are counted per period (``freq``) x region x occupation with
+   ``numpy.bincount`` on integer codes. Within the span of the ads every cell is a count (0 = no
+   ad); the time axis runs from the first to the last period holding an ad.
+
+All string work happens on distinct values (``pandas.factorize``); rows are handled as integer
+arrays, so millions of ads take seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lmforecast import panel as P
+from lmforecast.contract import check_region_labels
+from lmforecast.errors import DataContractError
+from lmforecast.taxonomy.regions import UNALLOCATED
+
+_NON_WORD = re.compile(r"[\W_]+")
+DEDUP_RULE = (
+    "same normalised title + region + source (+ company when present); an ad posted at most "
+    "dedup_window_days after the first ad of its chain is a repost, counted once at the chain's "
+    "first posting date")
+
+
+@dataclass
+class OfferCounts:
+    """Result of :func:`count_offers`.
+
+    Attributes
+    ----------
+    counts : DataArray ``(time, region, occupation)`` of job ads first posted in each period
+        (float, units "job ads"), named ``job_offers``.
+    report : what happened to the rows: ``rows_in``, ``reposts_removed``, ``offers_counted``,
+        ``unclassified`` / ``unclassified_share`` (of counted ads), ``unallocated`` /
+        ``unallocated_share``, ``region_labels_distinct``, ``region_labels_normalised_share``
+        (share of input rows whose label was mapped to a specific region), ``coding_methods``
+        (input rows per method: ``given``, ``title``, ``unclassified``), ``dedup_rule``,
+        ``dedup_window_days``, ``first_posting``, ``last_posting``, ``freq``.
+    """
+
+    counts: xr.DataArray
+    report: dict = field(default_factory=dict)
+
+
+def normalise_titles(titles: pd.Series) -> pd.Series:
+    """Normalise job titles for repost matching.
+
+    Parameters
+    ----------
+    titles : Series of free-text titles.
+
+    Returns
+    -------
+    Series of str: Unicode NFKD with combining accents removed, case-folded, every run of
+    non-alphanumeric characters replaced by one space, stripped
+    (``"Développeur  JAVA (H/F)"`` -> ``"developpeur java h f"``). Arabic letters are kept.
+    """
+    def fold(title) -> str:
+        text = unicodedata.normalize("NFKD", str(title))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+        return _NON_WORD.sub(" ", text).strip()
+
+    titles = pd.Series(titles)
+    return pd.Series([fold(t) for t in titles.to_numpy(dtype=object)], index=titles.index, dtype=object)
+
+
+def _factorize_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and distinct str values; NA and blank cells get code -1."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    uniques = np.asarray([str(u) for u in uniques], dtype=object)
+    if len(uniques):
+        blank = np.fromiter((u.strip() == "" for u in uniques), dtype=bool, count=len(uniques))
+        if blank.any():
+            codes = np.where((codes >= 0) & blank[np.maximum(codes, 0)], -1, codes)
+    return np.asarray(codes, dtype=np.int64), uniques
+
+
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    """One int64 code per distinct tuple of integer code arrays (-1 allowed), same order.
+
+    Mixed-radix arithmetic; re-factorizes only when the next radix would overflow int64.
+    """
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    span = 1
+    for c in codes:
+        c = np.asarray(c, dtype=np.int64) + 1
+        radix = int(c.max(initial=0)) + 1
+        if span * radix >= 2**62:
+            key = pd.factorize(key)[0].astype(np.int64)
+            span = int(key.max(initial=0)) + 1
+        key = key * radix + c
+        span *= radix
+    return key
+
+
+def chain_heads(key: np.ndarray, day: np.ndarray, window_days: int | None) -> np.ndarray:
+    """Mark the first ad of each repost chain.
+
+    Parameters
+    ----------
+    key : int array, the repost key of each ad.
+    day : int array, posting date of each ad in days (any origin).
+    window_days : an ad posted at most this many days after the first ad of its chain (same
+        key) is a repost; None keeps every ad.
+
+    Returns
+    -------
+    Boolean array, True for ads that are counted (first ad of a chain).
+
+    Notes
+    -----
+    Vectorised: ads are sorted by (key, day) once; each pass takes, per key, the earliest ad not
+    yet assigned as a chain head and assigns every ad within ``window_days`` of it, using
+    ``diff`` on the sorted keys to find group starts. The number of passes is the largest number
+    of chains of one key.
+    """
+    n = len(key)
+    if window_days is None:
+        return np.ones(n, dtype=bool)
+    if window_days < 0:
+        raise ValueError(f"dedup_window_days must be >= 0 or None, got {window_days}")
+    day = np.asarray(day, dtype=np.int64)
+    key = np.asarray(key, dtype=np.int64)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    day_span = int(day.max() - day.min()) + 1
+    if int(key.max()) < 2**62 // day_span and key.min() >= 0:
+        order = np.argsort(key * day_span + (day - day.min()), kind="stable")  # ties: file order
+    else:
+        order = np.lexsort((day, key))
+    k, d = key[order], day[order]
+    head_sorted = np.zeros(n, dtype=bool)
+    remaining = np.arange(n)
+    while remaining.size:
+        kr, dr = k[remaining], d[remaining]
+        starts = np.empty(kr.size, dtype=bool)
+        starts[0] = True
+        np.not_equal(kr[1:], kr[:-1], out=starts[1:])
+        group = np.cumsum(starts) - 1
+        first_day = dr[starts][group]
+        head_sorted[remaining[starts]] = True
+        remaining = remaining[dr - first_day > window_days]
+    heads = np.empty(n, dtype=bool)
+    heads[order] = head_sorted
+    return heads
+
+
+def period_starts(days: np.ndarray, freq: str) -> np.ndarray:
+    """Period start (``datetime64[ns]``) of each ``datetime64`` date for ``freq`` MS, QS or YS."""
+    months = np.asarray(days).astype("datetime64[M]")
+    if freq == "MS":
+        out = months
+    elif freq == "QS":
+        m = months.astype(np.int64)
+        out = (m - m % 3).astype("datetime64[M]")
+    elif freq == "YS":
+        out = months.astype("datetime64[Y]").astype("datetime64[M]")
+    else:
+        raise ValueError(f"freq must be 'MS', 'QS' or 'YS', got {freq!r}")
+    return out.astype("datetime64[ns]")
+
+
+def count_offers(offers: pd.DataFrame, freq: str = "MS", normalizer=None, coder=None,
+                 dedup_window_days: int | None = 30, *, regions: Sequence[str] | None = None,
+                 occupations: Sequence[str] | None = None) -> OfferCounts:
+    """Count job ads per period x region x occupation, reposts removed.
+
+    Parameters
+    ----------
+    offers : offers table as returned by :func:`lmforecast.contract.load_offers` (columns
+        ``posted_on``, ``region``, ``title``, ``source``, optional ``occupation`` (NA = code
+        from title), ``company``, ``row``).
+    freq : panel frequency, ``"MS"``, ``"QS"`` or ``"YS"``.
+    normalizer : ``RegionNormalizer`` (default: Moroccan regions).
+    coder : ``TitleCoder`` (default: Moroccan panel occupations).
+    dedup_window_days : repost window in days (see module docstring); None keeps every ad.
+    regions : region codes of the panel, in order (default: codes of ``load_regions()``).
+    occupations : leaf occupation codes, in order, without ``unclassified`` (default: codes of
+        ``load_occupations()``).
+
+    Returns
+    -------
+    OfferCounts with ``counts`` (job ads per period; regions = ``regions`` plus
+    ``"unallocated"`` when any ad is unallocated; occupations = ``occupations`` plus
+    ``"unclassified"``) and ``report``.
+
+    Raises
+    ------
+    DataContractError when a region label cannot be normalised or a given occupation code is
+    unknown; ValueError when there is no ad or the coder/normalizer returns a code outside
+    ``regions``/``occupations``.
+    """
+    P.season_length(freq)
+    if freq not in ("MS", "QS", "YS"):
+        raise ValueError(f"freq must be 'MS', 'QS' or 'YS', got {freq!r}")
+    n = len(offers)
+    if n == 0:
+        raise ValueError("count_offers got no job ads (0 rows)")
+    if regions is None or normalizer is None:
+        from lmforecast.taxonomy import regions as reg_mod
+        if regions is None:
+            regions = [str(c) for c in reg_mod.load_regions()["code"]]
+        if normalizer is None:
+            normalizer = reg_mod.RegionNormalizer()
+    if occupations is None or coder is None:
+        from lmforecast.taxonomy import occupations as occ_mod
+        from lmforecast.taxonomy import titles as titles_mod
+        if occupations is None:
+            occupations = [str(c) for c in occ_mod.load_occupations()["code"]]
+        if coder is None:
+            coder = titles_mod.TitleCoder()
+    regions = [str(r) for r in regions]
+    occupations = [str(o) for o in occupations if str(o) != P.UNCLASSIFIED] + [P.UNCLASSIFIED]
+    file = offers.attrs.get("source_file", "<offers DataFrame>")
+    rows = offers["row"].to_numpy() if "row" in offers.columns else np.arange(n) + 1
+
+    # 1. regions: distinct labels -> code / unallocated
+    label_codes, labels = _factorize_text(offers["region"])
+    normalised = check_region_labels(label_codes, labels, normalizer, file=file, rows=rows)
+    region_axis = pd.Index(regions + [UNALLOCATED])
+    region_of_label = region_axis.get_indexer(pd.Index(normalised, dtype=object))
+    if (region_of_label < 0).any():
+        bad = normalised[region_of_label < 0][0]
+        raise ValueError(f"the region normalizer returned {bad!r}, which is not one of the panel regions {regions}")
+    region_idx = region_of_label[label_codes]
+
+    # 2. occupations: given code kept, else coded from the title
+    occ_axis = pd.Index(occupations)
+    title_codes, titles = _factorize_text(offers["title"])
+    if (title_codes < 0).any():
+        pos = int(np.flatnonzero(title_codes < 0)[0])
+        raise DataContractError(file, "title", int(rows[pos]), offers["title"].iloc[pos], "a non-empty title")
+    if "occupation" in offers.columns:
+        given_codes, given_u = _factorize_text(offers["occupation"])
+        given_of_u = occ_axis.get_indexer(pd.Index(given_u, dtype=object))
+        if (given_of_u < 0).any():
+            bad_u = int(np.flatnonzero(given_of_u < 0)[0])
+            pos = int(np.flatnonzero(given_codes == bad_u)[0])
+            raise DataContractError(file, "occupation", int(rows[pos]), given_u[bad_u],
+                                    "empty, 'unclassified' or a panel occupation code")
+        occ_idx = np.where(given_codes >= 0, given_of_u[np.maximum(given_codes, 0)] if len(given_u) else -1, -1)
+    else:
+        occ_idx = np.full(n, -1, dtype=np.int64)
+    from_title = occ_idx < 0
+    if from_title.any():
+        needed = np.unique(title_codes[from_title])
+        coded = coder.code_many(pd.Series(titles[needed], dtype=object))
+        coded_idx = occ_axis.get_indexer(pd.Index([None if pd.isna(c) else str(c) for c in coded], dtype=object))
+        if (coded_idx < 0).any():
+            bad = list(coded)[int(np.flatnonzero(coded_idx < 0)[0])]
+            raise ValueError(f"the title coder returned {bad!r}, which is not a panel occupation "
+                             f"code nor 'unclassified'")
+        per_title = np.full(len(titles), -1, dtype=np.int64)
+        per_title[needed] = coded_idx
+        occ_idx = np.where(from_title, per_title[title_codes], occ_idx)
+    unclassified_idx = len(occupations) - 1
+
+    # 3. reposts
+    norm_title_codes = pd.factorize(normalise_titles(pd.Series(titles, dtype=object)))[0][title_codes]
+    source_codes, _ = _factorize_text(offers["source"])
+    parts = [norm_title_codes, region_idx, source_codes]
+    if "company" in offers.columns:
+        parts.append(_factorize_text(offers["company"])[0])
+    key = _combine(*parts)
+    posted = offers["posted_on"].to_numpy().astype("datetime64[D]")
+    heads = chain_heads(key, posted.astype(np.int64), dedup_window_days)
+
+    # 4. count chains per period x region x occupation
+    starts = period_starts(posted[heads], freq)
+    time = pd.date_range(starts.min(), starts.max(), freq=freq)
+    t_idx = time.get_indexer(starts)
+    has_unallocated = bool((region_idx == len(regions)).any())
+    n_regions = len(regions) + int(has_unallocated)
+    flat = (t_idx * n_regions + region_idx[heads]) * len(occupations) + occ_idx[heads]
+    counts = np.bincount(flat, minlength=len(time) * n_regions * len(occupations)).astype(np.float64)
+    counts = counts.reshape(len(time), n_regions, len(occupations))
+    region_coord = regions + ([UNALLOCATED] if has_unallocated else [])
+    array = xr.DataArray(counts, dims=P.DIMS, name="job_offers",
+                         coords={P.TIME: time, P.REGION: np.array(region_coord, dtype=str),
+                                 P.OCCUPATION: np.array(occupations, dtype=str)},
+                         attrs=P.measure_attrs("job_offers"))
+
+    counted = int(heads.sum())
+    n_unclassified = int((occ_idx[heads] == unclassified_idx).sum())
+    n_unallocated = int((region_idx[heads] == len(regions)).sum())
+    given_rows = int((~from_title).sum())
+    title_unclassified = int((from_title & (occ_idx == unclassified_idx)).sum())
+    report = {
+        "rows_in": int(n),
+        "reposts_removed": int(n - counted),
+        "offers_counted": counted,
+        "unclassified": n_unclassified,
+        "unclassified_share": n_unclassified / counted,
+        "unallocated": n_unallocated,
+        "unallocated_share": n_unallocated / counted,
+        "region_labels_distinct": int(len(labels)),
+        "region_labels_normalised_share": float((region_idx < len(regions)).mean()),
+        "coding_methods": {"given": given_rows,
+                           "title": int(from_title.sum()) - title_unclassified,
+                           "unclassified": title_unclassified},
+        "dedup_rule": DEDUP_RULE if dedup_window_days is not None else "none",
+        "dedup_window_days": dedup_window_days,
+        "first_posting": str(np.datetime_as_string(posted.min(), unit="D")),
+        "last_posting": str(np.datetime_as_string(posted.max(), unit="D")),
+        "freq": freq,
+    }
+    return OfferCounts(counts=array, report=report)

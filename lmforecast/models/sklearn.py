@@ -1,0 +1,489 @@
+"""Global forecaster around any scikit-learn regressor: one model across all series.
+
+How a forecast is made (all in vectorised NumPy over every series at once):
+
+1. **Target space.** The target matrix ``y (series, time)`` goes through ``transform``
+   (default ``log1p``) and a per-series ``scaler`` (default: divide by the mean absolute
+   seasonal difference), both fitted on the training data only. Call the result ``u``.
+2. **Relative target** (``relative=True``, default). The model learns
+   ``u[t] - anchor[t]`` where ``anchor[t]`` is the mean of the last ``min(windows)`` values
+   before the origin (the series forward-filled with its last observed value, past only), and
+   lag / rolling mean / min / max features are expressed relative to the same anchor. Trees
+   cannot extrapolate levels; differences to a recent level they can, so trends carry on.
+3. **Features** for every (series, t): lags and rolling statistics of ``u`` from
+   :func:`lmforecast.features.model_features.lag_features` (leak-free by construction),
+   calendar features of the TARGET period (:func:`lmforecast.features.calendar.calendar_features`,
+   known in advance), integer codes of the region and occupation major group, and optional
+   lagged exogenous panel variables (``exog_lags``; ``"tension"`` = job_offers / jobseekers).
+   Rows whose target is NaN are not training rows.
+4. **Strategies.** ``"recursive"``: one one-step model, predictions fed back step by step (the
+   loop runs over horizon steps only). ``"direct"``: one model per horizon step ``h`` using only
+   data at least ``h`` periods old (lags >= h). Direct models are fitted on first use by
+   ``predict`` (the horizon is not known at ``fit``) and kept.
+5. **Intervals.** Conformal: :class:`lmforecast.intervals.ConformalCalibrator` on errors of
+   refits of this same model at rolling origins inside the training data (the training data
+   cut at each origin; transforms and scaler refitted too). Run by ``predict`` only when a
+   level other than 0.5 is requested, and kept for later calls.
+
+Exogenous variables in the recursive strategy: a lag reaching past the training data uses
+the variable's last observed value (persistence); the direct strategy never needs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from lmforecast import panel as P
+from lmforecast.errors import PanelError
+from lmforecast.features.calendar import calendar_features
+from lmforecast.features.model_features import (TENSION, forward_fill, lag_features,
+                                                normalize_exog_lags, tension)
+from lmforecast.intervals import ConformalCalibrator, default_step
+from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.transforms import Chain, SeriesScaler, make_transform
+
+__all__ = ["SklearnForecaster", "clear_fit_cache"]
+
+_CALENDAR_COLUMNS = {
+    12: ["month", "month_sin", "month_cos", "days", "holidays", "working_days", "ramadan_share", "eid_days"],
+    4: ["quarter", "quarter_sin", "quarter_cos", "days", "holidays", "working_days", "ramadan_share",
+        "eid_days"],
+    1: ["days", "holidays", "working_days", "ramadan_share", "eid_days"],
+}
+_RELATIVE_PREFIXES = ("lag_", "seasonal_lag", "roll_mean_", "roll_min_", "roll_max_")
+
+
+class _NoTrainingRows(PanelError):
+    """Raised when a fit finds no (series, period) row to train on."""
+
+
+class _Core:
+    """One fitted model state for training data ending at some origin (arrays only)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+#: Fitted cores by content hash of (class, params, every training input). Fits are
+#: deterministic functions of their inputs, so a hit returns exactly the model a refit would
+#: give. It makes backtests cheaper: the calibration refit at an origin inside one fold is the
+#: same fit as another fold's model at that origin. Least recently used entries are dropped.
+_FIT_CACHE: OrderedDict[str, _Core] = OrderedDict()
+FIT_CACHE_SIZE = 12
+
+
+def clear_fit_cache() -> None:
+    """Forget every cached fit (returns nothing); results do not change, only timings."""
+    _FIT_CACHE.clear()
+
+
+class SklearnForecaster(Forecaster):
+    """Global point forecaster around a scikit-learn regressor, with conformal quantiles.
+
+    Parameters
+    ----------
+    regressor : unfitted scikit-learn regressor; default
+        ``HistGradientBoostingRegressor(random_state=random_state)``. Cloned for every fit; a
+        ``random_state`` param left at ``None`` is set to ``random_state``.
+    lags : target lags in periods. Lags not shorter than the training history are dropped.
+    windows : rolling-window lengths (mean, std, min, max, growth). Windows not shorter than
+        the history are dropped.
+    transform : target transform before scaling: ``"log1p"`` (needs values >= 0), ``None``,
+        or any transform of :mod:`lmforecast.models.transforms`.
+    scaler : per-series scaling: ``"seasonal_mae"``, ``"mean"``, ``"std"``, ``None`` or a
+        :class:`~lmforecast.models.transforms.SeriesScaler`.
+    calendar : add calendar features of the target period (country from ``panel.attrs``,
+        default ``"MA"``).
+    exog_lags : lagged exogenous panel variables, e.g. ``{"jobseekers": 1}`` or
+        ``{"jobseekers": (1, 12), "tension": 1}``. Nonnegative variables enter as ``log1p``.
+    strategy : ``"recursive"`` or ``"direct"``.
+    n_windows_calibration : rolling origins for conformal intervals.
+    calibration_step : periods between calibration origins (``None``:
+        :func:`lmforecast.intervals.default_step`).
+    relative : model the target relative to the recent level (see module docstring).
+    impute : ``True`` builds lag features from each series forward-filled with its last
+        observed value and wraps the regressor in
+        ``make_pipeline(SimpleImputer(strategy="constant", fill_value=0), regressor)`` for what
+        stays missing (before a series' first observation; with ``relative=True`` 0 means "at
+        the recent level"). ``None`` (default): only for regressors that do not accept NaN
+        (e.g. ``Ridge``).
+    num_threads : cap on OpenMP/BLAS threads while fitting and predicting (threadpoolctl);
+        default 1, since threads fight over a busy machine's cores (``None``: no cap).
+    random_state : seed for the regressor (the only source of randomness).
+
+    Attributes
+    ----------
+    lags_, windows_ : lags and windows actually used (after dropping too long ones).
+    feature_names_ : names of the model's input columns (of the last model fitted).
+    models_ : fitted regressors by key: ``0`` the recursive one-step model, ``h`` the direct
+        model of step ``h``, ``(h, level)`` quantile models (direct/quantile ones are added by
+        ``predict`` on first use).
+    model_ : the one-step model (``models_[0]``, or ``models_[1]`` for the direct strategy).
+    calibrator_ : the fitted :class:`~lmforecast.intervals.ConformalCalibrator` (after a
+        ``predict`` with interval levels).
+    """
+
+    def __init__(self, regressor=None, lags=(1, 2, 3, 6, 12), windows=(3, 12), transform="log1p",
+                 scaler="seasonal_mae", calendar=True, exog_lags=(), strategy="recursive",
+                 n_windows_calibration=4, calibration_step=None, relative=True, impute=None,
+                 num_threads=1, random_state=0):
+        self.regressor = regressor
+        self.lags = lags
+        self.windows = windows
+        self.transform = transform
+        self.scaler = scaler
+        self.calendar = calendar
+        self.exog_lags = exog_lags
+        self.strategy = strategy
+        self.n_windows_calibration = n_windows_calibration
+        self.calibration_step = calibration_step
+        self.relative = relative
+        self.impute = impute
+        self.num_threads = num_threads
+        self.random_state = random_state
+
+    # --- regressor hooks (LightGBMForecaster overrides them) --------------------------------
+    def _base_regressor(self):
+        if self.regressor is None:
+            return HistGradientBoostingRegressor(random_state=self.random_state)
+        return self.regressor
+
+    def _make_regressor(self, quantile: float | None = None):
+        """A fresh unfitted regressor (``quantile`` is for quantile-loss models)."""
+        if quantile is not None:
+            raise ValueError(f"{type(self).__name__} has no quantile models; use conformal intervals")
+        est = clone(self._base_regressor())
+        params = est.get_params(deep=False)
+        if "random_state" in params and params["random_state"] is None:
+            est.set_params(random_state=self.random_state)
+        if self._impute_enabled():
+            est = make_pipeline(SimpleImputer(strategy="constant", fill_value=0.0, keep_empty_features=True), est)
+        return est
+
+    def _impute_enabled(self) -> bool:
+        if self.impute is not None:
+            return bool(self.impute)
+        est = self._base_regressor()
+        try:
+            return not est.__sklearn_tags__().input_tags.allow_nan
+        except AttributeError:  # not a scikit-learn estimator: assume it copes with NaN
+            return False
+
+    def _fit_regressor(self, est, X: np.ndarray, target: np.ndarray, categorical: list[int]):
+        est.fit(X, target)
+        return est
+
+    # --- fit ---------------------------------------------------------------------------------
+    def _check_params(self, n_time: int) -> None:
+        if self.strategy not in ("recursive", "direct"):
+            raise ValueError(f"strategy must be 'recursive' or 'direct', got {self.strategy!r}")
+        if int(self.n_windows_calibration) < 1:
+            raise ValueError(f"n_windows_calibration must be >= 1, got {self.n_windows_calibration}")
+
+    def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
+        with threadpool_limits(self.num_threads):
+            self._fit_series_unlimited(y, context)
+
+    def _fit_series_unlimited(self, y: np.ndarray, context: FitContext) -> None:
+        self._check_params(y.shape[1])
+        season = context.season_length
+        lags = tuple(sorted({int(L) for L in self.lags}))
+        windows = tuple(sorted({int(w) for w in self.windows}))
+        if any(L < 1 for L in lags) or any(w < 1 for w in windows):
+            raise ValueError(f"lags and windows must be >= 1, got lags={self.lags}, windows={self.windows}")
+        self.lags_ = tuple(L for L in lags if L < y.shape[1])
+        self.windows_ = tuple(w for w in windows if w < y.shape[1])
+        if self.transform is not None and str(self.transform).lower() == "log1p":
+            negative = np.argwhere(y < 0)
+            if negative.size:
+                s, t = negative[0]
+                region, occupation = map(str, context.series_index[s])
+                raise PanelError(
+                    f"target {context.target!r} has a negative value {float(y[s, t])!r} at region={region!r}, "
+                    f"occupation={occupation!r}, time={context.time_index[t].date()}; transform='log1p' "
+                    f"needs values >= 0 (use transform=None)")
+        # series-level codes and exogenous inputs, fixed for this fit
+        regions = np.asarray(context.series_index.get_level_values(P.REGION).astype(str))
+        self.region_code_ = pd.factorize(regions, sort=True)[0].astype(float)
+        self.major_code_ = pd.factorize(np.asarray(context.occupation_major).astype(str), sort=True)[0].astype(float)
+        self.exog_spec_ = normalize_exog_lags(self.exog_lags or None, 1)
+        self.exog_raw_ = self._exog_arrays(context)
+        self.country_ = str(context.panel.attrs.get("country", "MA") or "MA")
+        self.y_ = y
+        self.calibration_ = None
+        calendar = self._calendar_matrix(context.time_index, 0)
+        self.core_ = self._fit_core(y, {k: v for k, v in self.exog_raw_.items()}, calendar,
+                                    horizon=1 if self.strategy == "direct" else None)
+        self.feature_names_ = self.core_.feature_names
+        self.models_ = self.core_.models
+        self.model_ = self.models_[0 if self.strategy == "recursive" else 1]
+
+    def _exog_arrays(self, context: FitContext) -> dict[str, np.ndarray]:
+        """Exogenous variables as (series, time) arrays in model space (log1p when >= 0)."""
+        panel = context.panel
+        out = {}
+        for name in self.exog_spec_:
+            if name == TENSION:
+                missing = [v for v in ("job_offers", "jobseekers") if v not in panel.data_vars]
+                if missing:
+                    raise PanelError(f"exogenous 'tension' needs panel variables job_offers and jobseekers; "
+                                     f"missing {missing}")
+                offers = P.stack_series(panel["job_offers"]).values.astype(float)
+                seekers = P.stack_series(panel["jobseekers"]).values.astype(float)
+                pad = np.full((offers.shape[0], 1), np.nan)  # lag-1 tension of a padded copy = the ratio at t
+                values = tension(np.concatenate([offers, pad], axis=1), np.concatenate([seekers, pad], axis=1),
+                                 1)[:, 1:]
+            else:
+                if name not in panel.data_vars:
+                    raise PanelError(f"exogenous variable {name!r} (exog_lags) is not in the panel; it has "
+                                     f"{sorted(map(str, panel.data_vars))}")
+                values = P.stack_series(panel[name]).values.astype(float)
+            finite = values[np.isfinite(values)]
+            if finite.size and finite.min() >= 0:
+                values = np.log1p(values)
+            out[name] = values
+        return out
+
+    def _calendar_matrix(self, time_index: pd.DatetimeIndex, horizon: int) -> tuple[list[str], np.ndarray]:
+        """Calendar features for the training periods plus ``horizon`` future periods."""
+        if not self.calendar:
+            return [], np.empty((len(time_index) + horizon, 0))
+        full = pd.date_range(time_index[0], periods=len(time_index) + horizon, freq=self.freq_)
+        frame = calendar_features(full, self.freq_, self.country_)
+        columns = [c for c in _CALENDAR_COLUMNS[P.season_length(self.freq_)] if c in frame.columns]
+        return columns, frame[columns].to_numpy(dtype=float)
+
+    def _target_transform(self, season: int):
+        steps = []
+        transform = make_transform(self.transform, season)
+        if transform is not None:
+            steps.append(transform)
+        if self.scaler is not None:
+            scaler = self.scaler if not isinstance(self.scaler, str) else SeriesScaler(self.scaler, season)
+            steps.append(make_transform(scaler, season))
+        return Chain(steps)
+
+    def _fit_key(self, y: np.ndarray, exog: dict[str, np.ndarray], calendar) -> str:
+        """Content hash of everything a fit on ``y`` depends on."""
+        digest = hashlib.sha1()
+        params = sorted((k, repr(v)) for k, v in self.get_params(deep=False).items())
+        cal_names, cal = calendar
+        for part in (type(self).__qualname__, params, self.freq_, str(self.time_index_[0]), y.shape,
+                     self.lags_, self.windows_, cal_names, sorted(exog)):
+            digest.update(repr(part).encode())
+        arrays = [y, cal[: y.shape[1]], self.region_code_, self.major_code_] + [exog[k] for k in sorted(exog)]
+        for array in arrays:
+            digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+        return digest.hexdigest()
+
+    def _fit_core(self, y: np.ndarray, exog: dict[str, np.ndarray], calendar, horizon: int | None) -> _Core:
+        """Fit transform + model(s) on ``y`` (series, time); ``horizon`` = direct models 1..h.
+
+        Returns a cached core when an identical fit was made before (see ``_FIT_CACHE``).
+        """
+        key = self._fit_key(y, exog, calendar)
+        core = _FIT_CACHE.get(key)
+        if core is not None:
+            _FIT_CACHE.move_to_end(key)
+            if calendar[1].shape[0] > core.calendar[1].shape[0]:
+                core.calendar = calendar  # same periods, more future rows
+            for h in range(2, (horizon or 1) + 1) if self.strategy == "direct" else ():
+                if h not in core.models:
+                    self._fit_step(core, h)
+            return core
+        core = self._fit_core_uncached(y, exog, calendar, horizon)
+        _FIT_CACHE[key] = core
+        while len(_FIT_CACHE) > FIT_CACHE_SIZE:
+            _FIT_CACHE.popitem(last=False)
+        return core
+
+    def _fit_core_uncached(self, y, exog, calendar, horizon):
+        season = P.season_length(self.freq_)
+        n_time = y.shape[1]
+        chain = self._target_transform(season).fit(y)
+        u = chain.transform(y)
+        core = _Core(chain=chain, u=u, n_time=n_time, exog=exog, calendar=calendar, season=season,
+                     lags=tuple(L for L in self.lags_ if L < n_time),
+                     windows=tuple(w for w in self.windows_ if w < n_time),
+                     models={}, feature_names=None)
+        steps = [1] if self.strategy == "recursive" else list(range(1, (horizon or 1) + 1))
+        for h in steps:
+            self._fit_step(core, h)
+        return core
+
+    def _fit_step(self, core: _Core, h: int, quantile: float | None = None):
+        """Fit the model for min_lag ``h`` (0 = the recursive one-step model) on ``core``."""
+        min_lag = h
+        columns = np.arange(core.n_time)
+        names, X, anchor = self._design(core, core.u, columns, min_lag)
+        target = core.u - anchor if self.relative else core.u
+        target = target.reshape(-1)
+        rows = np.isfinite(target)
+        if not rows.any():
+            raise _NoTrainingRows(
+                f"nothing to train on for target {self.target_!r}: {core.u.shape[0]} series x {core.n_time} "
+                f"periods leave no (series, period) with an observed target and observed history "
+                f"{min_lag} period(s) before it; give more periods or fewer/shorter lags")
+        categorical = [i for i, n in enumerate(names) if n in ("region_code", "occupation_major_code")]
+        est = self._fit_regressor(self._make_regressor(quantile), X[rows], target[rows], categorical)
+        key = (0 if self.strategy == "recursive" else h) if quantile is None else (h, quantile)
+        core.models[key] = est
+        core.feature_names = names
+        return est
+
+    def _design(self, core: _Core, u: np.ndarray, columns: np.ndarray, min_lag: int):
+        """Feature matrix (series * len(columns), features) and anchor (series, len(columns))."""
+        n_series = u.shape[0]
+        ncol = len(columns)
+        impute = self._impute_enabled()
+        filled = forward_fill(u)
+        feats = lag_features(filled if impute else u, core.lags, core.windows, core.season,
+                             min_lag=min_lag, growth=True, columns=columns)
+        w0 = min(core.windows) if core.windows else 1
+        anchor = lag_features(filled, (), (w0,), core.season, min_lag=min_lag, growth=False,
+                              columns=columns)[f"roll_mean_{w0}"]
+        names, blocks = [], []
+        for name, values in feats.items():
+            if self.relative and name.startswith(_RELATIVE_PREFIXES):
+                values = values - anchor
+            names.append(name)
+            blocks.append(values)
+        if self.relative:
+            names.append("anchor")
+            blocks.append(anchor)
+        cal_names, cal = core.calendar
+        for j, name in enumerate(cal_names):
+            names.append(name)
+            blocks.append(np.broadcast_to(cal[columns, j], (n_series, ncol)))
+        names += ["region_code", "occupation_major_code"]
+        blocks.append(np.broadcast_to(self.region_code_[:, None], (n_series, ncol)))
+        blocks.append(np.broadcast_to(self.major_code_[:, None], (n_series, ncol)))
+        for name, name_lags in self.exog_spec_.items():
+            values = core.exog[name]
+            n_have = values.shape[1]
+            persisted = forward_fill(values)[:, -1:] if n_have else np.full((n_series, 1), np.nan)
+            for L in name_lags:
+                src = columns - max(L, min_lag)
+                got = np.full((n_series, ncol), np.nan)
+                inside = (src >= 0) & (src < n_have)
+                got[:, inside] = values[:, src[inside]]
+                future = src >= n_have  # recursive strategy past the training data: persistence
+                if future.any():
+                    got[:, future] = persisted
+                names.append(f"{name}_lag_{L}")
+                blocks.append(got)
+        X = np.stack(blocks, axis=-1).reshape(n_series * ncol, len(names))
+        return names, X, anchor
+
+    # --- predict -----------------------------------------------------------------------------
+    def _predict_core(self, core: _Core, horizon: int, quantile: float | None = None,
+                      point_path: np.ndarray | None = None) -> np.ndarray:
+        """Point (or quantile-model) forecasts ``(series, horizon)`` in target units."""
+        n_series, n_time = core.u.shape
+        u_ext = np.concatenate([core.u, np.full((n_series, horizon), np.nan)], axis=1)
+        if point_path is not None:  # quantile models read the point forecast's path
+            u_ext[:, n_time:] = core.chain.transform(np.concatenate([self._y_of(core), point_path], axis=1))[:, n_time:]
+        out = np.full((n_series, horizon), np.nan)
+        for h in range(1, horizon + 1):
+            col = np.array([n_time - 1 + h])
+            if self.strategy == "recursive":
+                key = 0 if quantile is None else (1, quantile)
+                min_lag = 1
+            else:
+                key = h if quantile is None else (h, quantile)
+                min_lag = h
+            if key not in core.models:
+                self._fit_step(core, min_lag, quantile)
+            _, X, anchor = self._design(core, u_ext if self.strategy == "recursive" else u_ext[:, : n_time + h],
+                                        col, min_lag)
+            pred = core.models[key].predict(X).reshape(n_series)
+            value = pred + anchor[:, 0] if self.relative else pred
+            out[:, h - 1] = value
+            if self.strategy == "recursive" and point_path is None:
+                u_ext[:, n_time - 1 + h] = value
+        return core.chain.inverse_transform(out)
+
+    def _y_of(self, core: _Core) -> np.ndarray:
+        return self.y_[:, : core.n_time]
+
+    def _point(self, horizon: int) -> np.ndarray:
+        if self.calendar:
+            self.core_.calendar = self._calendar_matrix(self.time_index_, horizon)
+        return self._predict_core(self.core_, horizon)
+
+    def _calibrate(self, horizon: int) -> ConformalCalibrator:
+        """Conformal calibrator for ``horizon`` steps (cached; a longer horizon recomputes)."""
+        if self.calibration_ is not None and self.calibration_[0] >= horizon:
+            return self.calibration_[1]
+        season = P.season_length(self.freq_)
+        calendar = self._calendar_matrix(self.time_index_, horizon)
+        # refits need some history, but short series (annual data) must still get intervals
+        longest = max(max(self.lags_, default=1), max(self.windows_, default=1)) + 1
+        min_train = min(longest, max(2, self.y_.shape[1] // 2))
+
+        def fit_predict(y_train: np.ndarray) -> np.ndarray:
+            origin = y_train.shape[1]
+            exog = {k: v[:, :origin] for k, v in self.exog_raw_.items()}
+            cal_names, cal = calendar
+            try:
+                core = self._fit_core(y_train, exog, (cal_names, cal[: origin + horizon]),
+                                      horizon=horizon if self.strategy == "direct" else None)
+            except _NoTrainingRows:  # an origin too early for this model: no errors from it
+                return np.full((y_train.shape[0], horizon), np.nan)
+            return self._predict_core(core, horizon)
+
+        step = self.calibration_step or default_step(horizon, season)
+        calibrator = ConformalCalibrator(n_windows=int(self.n_windows_calibration), step=step)
+        progress = _Progress(fit_predict, int(self.n_windows_calibration), type(self).__name__)
+        calibrator.calibrate(progress, self.y_, horizon, season, groups=self.context_.occupation_major,
+                             min_train=min_train)
+        progress.close()
+        if not np.isfinite(calibrator.errors_).any():
+            raise PanelError(
+                f"cannot calibrate intervals for target {self.target_!r}: with {self.y_.shape[1]} periods no refit "
+                f"at an origin {horizon} or more periods before the end (and after {min_train} periods) "
+                f"could be trained and scored; request quantiles=(0.5,) or use a shorter horizon")
+        self.calibration_ = (horizon, calibrator)
+        self.calibrator_ = calibrator
+        return calibrator
+
+    def _interval_quantiles(self, point: np.ndarray, horizon: int, levels) -> np.ndarray:
+        return self._calibrate(horizon).quantiles(point, levels)
+
+    def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
+        with threadpool_limits(self.num_threads):
+            return self._predict_series_unlimited(horizon, quantiles)
+
+    def _predict_series_unlimited(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
+        point = self._point(horizon)
+        if tuple(quantiles) == (0.5,):
+            return point[:, :, None]
+        out = self._interval_quantiles(point, horizon, quantiles)
+        out[:, :, list(quantiles).index(0.5)] = point
+        return out
+
+
+class _Progress:
+    """Wrap a calibration ``fit_predict`` with a tqdm bar over the refits (off when not a TTY)."""
+
+    def __init__(self, fit_predict, total: int, name: str):
+        self.fit_predict = fit_predict
+        self.bar = tqdm(total=total, desc=f"{name} calibration refits", disable=None, leave=False)
+
+    def __call__(self, y_train):
+        out = self.fit_predict(y_train)
+        self.bar.update(1)
+        return out
+
+    def close(self) -> None:
+        self.bar.close()

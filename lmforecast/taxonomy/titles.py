@@ -1,0 +1,347 @@
+"""Code free-text job titles (French/English) to panel occupations.
+
+Method (each step only runs for titles the previous one left uncoded):
+
+1. normalise: drop gender markers ``(H/F)``, ``F/H``, ``(e)``; drop trailing `` - <city>`` and
+   ``(<city>)`` parts recognised by :class:`~lmforecast.taxonomy.regions.RegionNormalizer`, and
+   contract/seniority words (senior, junior, confirmé, expérimenté, stage, PFE, freelance, CDI
+   ...); fold case, accents and punctuation; unify plural and feminine endings; drop stop words;
+   sort the remaining tokens into a key;
+2. exact key lookup in the embedded dictionary ``data/title_dictionary.csv.gz`` (ESCO v1.1.1
+   English preferred and alternative labels + a curated list of Moroccan French/English titles,
+   each with an ISCO-08 unit group, mapped to the panel leaf by
+   :func:`~lmforecast.taxonomy.occupations.leaf_for_isco`);
+3. ordered keyword rules ``data/title_rules.csv`` (regular expressions on the key);
+4. :func:`rapidfuzz.fuzz.token_set_ratio` against dictionary keys sharing a word with the
+   title (words misspelt are first corrected to the closest dictionary word, ratio >= 85);
+   the best candidate is kept only if its score is >= ``min_score``;
+5. otherwise :data:`~lmforecast.panel.UNCLASSIFIED` -- never a silent guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from lmforecast.panel import UNCLASSIFIED
+from lmforecast.taxonomy._tables import data_path
+from lmforecast.taxonomy._text import fold
+from lmforecast.taxonomy.occupations import leaf_for_isco, load_occupations
+from lmforecast.taxonomy.regions import RegionNormalizer
+
+_GENDER = re.compile(r"\(\s*[hfmw]\s*/\s*[hfmwd](?:\s*/\s*[hfmwd])?\s*\)|\b[hfm]\s*/\s*[hfm]\b|\(\s*e\s*\)|\(\s*s\s*\)",
+                     re.IGNORECASE)
+_TECH = [
+    (re.compile(r"c\s*#", re.I), " csharp "), (re.compile(r"c\+\+", re.I), " cpp "),
+    (re.compile(r"(?<![a-z])\.\s*net\b", re.I), " dotnet "), (re.compile(r"\bdot\s+net\b", re.I), " dotnet "),
+    (re.compile(r"\b(node|vue|react|next|nest|express)\s*\.?\s*js\b", re.I), r" \1js "),
+    (re.compile(r"\bj2ee\b", re.I), " jee "), (re.compile(r"\bjava\s*ee\b", re.I), " jee "),
+    (re.compile(r"\bfull[\s-]*stack\b", re.I), " fullstack "),
+    (re.compile(r"\bfront[\s-]*end\b", re.I), " frontend "),
+    (re.compile(r"\bback[\s-]*end\b", re.I), " backend "),
+    (re.compile(r"\bhelp[\s-]*desk\b", re.I), " helpdesk "),
+    (re.compile(r"\bbig[\s-]*data\b", re.I), " bigdata "),
+    (re.compile(r"\bweb[\s-]*master\b", re.I), " webmaster "),
+    (re.compile(r"\bdev[\s-]*ops\b", re.I), " devops "),
+    (re.compile(r"\bd[ée]velopp?er\b", re.I), " developpeur "),
+    (re.compile(r"\bdevelopper\b", re.I), " developpeur "),
+]
+_SEPARATORS = re.compile(r"\s+[-–—|]+\s*|\s*[-–—|]+\s+|\s*\|\s*")
+_PAREN = re.compile(r"\(([^()]*)\)")
+_DROP_TOKENS = frozenset("""
+senior seniors sr junior juniors jr confirme confirmes experimente experimentes debutant debutants
+stage stagiaire stagiaires pfe pfa alternance alternant cdi cdd freelance interim urgent h f hf fh mw
+mon tec nouveau nouvelle poste profil recrute recherche entry level bac mois an ans
+""".split())
+_STOP_TOKENS = frozenset("""
+de du des la le les l d et en a au aux pour par sur avec dans un une e s ou of and the in for to at
+with on or
+""".split())
+
+
+def _stem(token: str) -> str:
+    """Unify French plural and feminine endings (applied to titles and dictionary alike)."""
+    if len(token) > 4 and token.endswith("s") and not token.endswith("ss"):
+        token = token[:-1]
+    if len(token) > 4 and token.endswith("x") and token[-3:] in ("aux", "eux"):
+        token = token[:-1]
+    for suffix, repl in (("euse", "eur"), ("trice", "teur"), ("iere", "ier"), ("ere", "er"),
+                         ("enne", "en"), ("ee", "e"), ("ante", "ant"), ("ale", "al")):
+        if len(token) > len(suffix) + 2 and token.endswith(suffix):
+            return token[: -len(suffix)] + repl
+    return token
+
+
+@lru_cache(maxsize=1)
+def _location_normalizer() -> RegionNormalizer:
+    return RegionNormalizer(fuzzy_cutoff=None)
+
+
+def _is_location(text: str) -> bool:
+    code = _location_normalizer().normalize(text)
+    return code is not None
+
+
+@lru_cache(maxsize=1 << 18)
+def title_tokens(title: str) -> tuple[str, ...]:
+    """Normalised tokens of a job title (see module docstring, step 1).
+
+    Parameters
+    ----------
+    title : raw job title, e.g. ``"Développeur .NET Senior (H/F) - Casablanca"``.
+
+    Returns
+    -------
+    tuple of str : sorted unique tokens, e.g. ``('developpeur', 'dotnet')``; empty if nothing
+    informative is left.
+    """
+    text = _GENDER.sub(" ", title)
+    text = _PAREN.sub(lambda m: " " if _is_location(m.group(1)) else f" {m.group(1)} ", text)
+    parts = [p for p in _SEPARATORS.split(text) if p and p.strip()]
+    if len(parts) > 1:
+        keep = [parts[0]] + [p for p in parts[1:] if not _is_location(p)]
+        text = " ".join(keep)
+    for pattern, repl in _TECH:
+        text = pattern.sub(repl, text)
+    tokens = []
+    for token in fold(text).split():
+        if token in _DROP_TOKENS or token in _STOP_TOKENS:
+            continue
+        token = _stem(token)
+        if token in _DROP_TOKENS or token in _STOP_TOKENS:
+            continue
+        tokens.append(token)
+    return tuple(sorted(set(tokens)))
+
+
+def title_key(title: str) -> str:
+    """Matching key of a job title: its normalised tokens joined by spaces."""
+    return " ".join(title_tokens(title))
+
+
+@lru_cache(maxsize=1)
+def load_title_dictionary() -> pd.DataFrame:
+    """The embedded title dictionary.
+
+    Returns
+    -------
+    DataFrame with columns ``label`` (title as written), ``isco_code`` (ISCO-08 unit group,
+    4 digits), ``lang`` (``en``/``fr``), ``origin`` (``esco`` or ``curated``).
+    """
+    return pd.read_csv(data_path("title_dictionary.csv.gz"), dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=1)
+def load_title_rules() -> pd.DataFrame:
+    """Ordered keyword rules.
+
+    Returns
+    -------
+    DataFrame with columns ``pattern`` (regex searched in the title key padded with spaces),
+    ``isco_code`` (ISCO-08 unit group), ``stage`` (``before_fuzzy`` or ``after_fuzzy``), ``note``.
+    """
+    return pd.read_csv(data_path("title_rules.csv"), dtype=str, keep_default_na=False)
+
+
+class TitleCoder:
+    """Free-text job title -> panel occupation code.
+
+    Parameters
+    ----------
+    occupations : panel occupations (:func:`~lmforecast.taxonomy.occupations.load_occupations`);
+        only the default Moroccan (ISCO-08 based) list is supported, which is also the default.
+    min_score : minimal :func:`rapidfuzz.fuzz.token_set_ratio` (0-100) for a fuzzy match;
+        below it a title is ``unclassified``.
+
+    Examples
+    --------
+    >>> coder = TitleCoder()
+    >>> coder.code("Développeur Java Senior (H/F) - Casablanca")
+    '2512'
+    >>> coder.code("Téléconseiller francophone - Rabat")
+    '4222'
+    """
+
+    def __init__(self, occupations: pd.DataFrame | None = None, min_score: float = 90.0) -> None:
+        self.occupations = occupations
+        self.min_score = min_score
+        leaves = load_occupations() if occupations is None else occupations
+        self.leaves_ = frozenset(leaves["code"])
+        self._build()
+
+    # -- construction ---------------------------------------------------------------------------
+    def _leaf(self, isco_code: str) -> str | None:
+        try:
+            leaf = leaf_for_isco(isco_code)
+        except ValueError:
+            return None
+        return leaf if leaf in self.leaves_ else None
+
+    def _build(self) -> None:
+        dictionary = load_title_dictionary()
+        votes: dict[str, dict[str, Counter]] = defaultdict(lambda: {"curated": Counter(),
+                                                                    "esco": Counter()})
+        for label, isco_code, origin in zip(dictionary["label"], dictionary["isco_code"],
+                                            dictionary["origin"]):
+            leaf = self._leaf(isco_code)
+            key = title_key(label)
+            if leaf is None or not key:
+                continue
+            votes[key][origin][leaf] += 1
+        self.exact_: dict[str, str] = {}
+        for key, by_origin in votes.items():
+            counter = by_origin["curated"] if by_origin["curated"] else by_origin["esco"]
+            ranked = counter.most_common(2)
+            if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+                self.exact_[key] = ranked[0][0]
+        self._keys = list(self.exact_)
+        self._key_leaf = [self.exact_[k] for k in self._keys]
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, key in enumerate(self._keys):
+            for token in key.split():
+                postings[token].append(i)
+        self._postings = {t: np.asarray(ids) for t, ids in postings.items()}
+        self._vocab = list(self._postings)
+        rules = load_title_rules()
+        compiled = [(stage, re.compile(p), code) for p, code, stage in
+                    zip(rules["pattern"], rules["isco_code"], rules["stage"])
+                    if self._leaf(code) is not None]
+        self._rules = [(p, c) for stage, p, c in compiled if stage == "before_fuzzy"]
+        self._late_rules = [(p, c) for stage, p, c in compiled if stage == "after_fuzzy"]
+        occupations = load_occupations() if self.occupations is None else self.occupations
+        self._major = dict(zip(occupations["code"], occupations["major"]))
+        self._cache: dict[str, tuple[str, str]] = {}
+
+    # -- coding ---------------------------------------------------------------------------------
+    def code(self, title: str) -> str:
+        """Panel leaf code of one job title, or ``unclassified``.
+
+        Parameters
+        ----------
+        title : raw job title (any case, accents, ``(H/F)``, city suffix ...).
+
+        Returns
+        -------
+        str : a panel occupation code, or :data:`~lmforecast.panel.UNCLASSIFIED`.
+        """
+        return self._code_with_step(title)[0]
+
+    def _code_with_step(self, title: object) -> tuple[str, str]:
+        if not isinstance(title, str):
+            return UNCLASSIFIED, "missing"
+        key = title_key(title)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._code_key(key)
+            self._cache[key] = hit
+        return hit
+
+    def _code_key(self, key: str) -> tuple[str, str]:
+        if not key:
+            return UNCLASSIFIED, "empty"
+        leaf = self.exact_.get(key)
+        if leaf is not None:
+            return leaf, "exact"
+        tokens = key.split()
+        corrected = [t if t in self._postings else (self._correct(t) or t) for t in tokens]
+        corrected_key = " ".join(sorted(set(corrected)))
+        if corrected_key != key:
+            leaf = self.exact_.get(corrected_key)
+            if leaf is not None:
+                return leaf, "exact"
+        padded = f" {corrected_key} "
+        for pattern, isco_code in self._rules:
+            if pattern.search(padded):
+                return self._leaf(isco_code), "rule"
+        leaf = self._fuzzy(corrected_key)
+        if leaf is not None:
+            return leaf, "fuzzy"
+        for pattern, isco_code in self._late_rules:
+            if pattern.search(padded):
+                return self._leaf(isco_code), "rule"
+        return UNCLASSIFIED, "unmatched"
+
+    def _correct(self, token: str) -> str | None:
+        if len(token) < 5:
+            return None
+        best = process.extractOne(token, self._vocab, scorer=fuzz.ratio, score_cutoff=85)
+        return best[0] if best else None
+
+    def _fuzzy(self, key: str) -> str | None:
+        tokens = [t for t in key.split() if t in self._postings]
+        if not tokens:
+            return None
+        # candidates: dictionary keys sharing the two rarest words of the title
+        tokens.sort(key=lambda t: len(self._postings[t]))
+        ids = np.unique(np.concatenate([self._postings[t] for t in tokens[:2]]))
+        choices = [self._keys[i] for i in ids]
+        matches = process.extract(key, choices, scorer=fuzz.token_set_ratio,
+                                  score_cutoff=self.min_score, limit=20)
+        if not matches:
+            return None
+        best = max(matches, key=lambda m: (m[1], fuzz.token_sort_ratio(key, m[0]), -len(m[0])))
+        return self._key_leaf[ids[best[2]]]
+
+    def code_many(self, titles: pd.Series) -> pd.Series:
+        """Vectorised :meth:`code`: each distinct title is coded once.
+
+        Parameters
+        ----------
+        titles : Series of raw job titles (missing values -> ``unclassified``).
+
+        Returns
+        -------
+        Series of panel occupation codes (``str``), same index and name as ``titles``.
+        """
+        codes, uniques = pd.factorize(titles, use_na_sentinel=True)
+        mapped = np.array([self.code(t) for t in np.asarray(uniques, dtype=object)] + [UNCLASSIFIED],
+                          dtype=object)
+        return pd.Series(mapped[codes], index=titles.index, name=titles.name, dtype="str")
+
+    def explain(self, title: str) -> dict:
+        """How a title was coded: ``{"title", "key", "code", "step"}`` (step: exact, rule,
+        fuzzy, unmatched, empty, missing)."""
+        code, step = self._code_with_step(title)
+        return {"title": title, "key": title_key(title) if isinstance(title, str) else "",
+                "code": code, "step": step}
+
+    def coverage_report(self, titles: pd.Series) -> dict:
+        """Coverage of a set of titles.
+
+        Returns
+        -------
+        dict with ``n`` (rows), ``coverage`` (0-1 share of rows coded to a real occupation),
+        ``by_step`` ({step: share of rows}), ``by_major`` ({major group: share of rows}) and
+        ``unclassified_top`` ({title: rows}, 20 most frequent uncoded titles).
+        """
+        titles = pd.Series(titles)
+        n = len(titles)
+        codes, uniques = pd.factorize(titles, use_na_sentinel=True)
+        counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        steps: Counter = Counter()
+        majors: Counter = Counter()
+        uncoded: Counter = Counter()
+        major_of = self._major
+        for title, count in zip(np.asarray(uniques, dtype=object), counts):
+            code, step = self._code_with_step(title)
+            steps[step] += int(count)
+            majors[major_of.get(code, code)] += int(count)
+            if code == UNCLASSIFIED:
+                uncoded[str(title)] += int(count)
+        n_missing = int((codes < 0).sum())
+        if n_missing:
+            steps["missing"] += n_missing
+            majors["X"] += n_missing
+        coded = n - sum(uncoded.values()) - n_missing
+        return {
+            "n": n,
+            "coverage": coded / n if n else float("nan"),
+            "by_step": {k: v / n for k, v in sorted(steps.items())},
+            "by_major": {k: v / n for k, v in sorted(majors.items())},
+            "unclassified_top": dict(uncoded.most_common(20)),
+        }

@@ -1,0 +1,560 @@
+"""MLflow helpers: runs, parameters, tags, backtest metrics, plots, forecaster models, leaderboard.
+
+The default store is an embedded sqlite database (``sqlite:///<project>/mlruns/mlflow.db``; MLflow 3
+no longer accepts a plain ``./mlruns`` file store for new work), artifacts under
+``<project>/mlruns/artifacts``; any ``http://`` server URI works too.
+
+Everything here takes plain Python arguments; ``experiments/`` turns a Hydra config into them.
+
+Run layout written by ``lmforecast run``: one run per pipeline invocation (``lmforecast.kind =
+pipeline``) with one child run per backtested (model, target) (``lmforecast.kind = backtest``),
+which is what :func:`leaderboard` ranks. A Hydra multirun gets one parent run per sweep
+(``lmforecast.sweep_id`` tag), created before the jobs start by a Hydra callback
+(``experiments/_common.py``) or, failing that, by the first job that asks
+:func:`find_or_create_sweep_parent`; :func:`close_sweep_parent` ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Iterator, Mapping
+from importlib.metadata import PackageNotFoundError, version as _pkg_version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lmforecast import __version__
+from lmforecast import panel as P
+
+TAG_KIND = "lmforecast.kind"
+TAG_MODEL = "lmforecast.model"
+TAG_TARGET = "lmforecast.target"
+TAG_SWEEP_ID = "lmforecast.sweep_id"
+TAG_DATA_SHA = "lmforecast.data_sha256"
+TAG_GIT = "lmforecast.git_commit"
+TAG_VERSION = "lmforecast.version"
+TAG_OVERRIDES = "lmforecast.overrides"
+TAG_DATASET = "lmforecast.dataset"
+
+#: MLflow limits (mlflow.utils.validation): params per batch, param value length, key length.
+MAX_PARAMS_PER_BATCH = 100
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_KEY_LENGTH = 250
+TRUNCATION_MARK = "...[truncated]"
+
+
+def _mlflow():
+    import mlflow  # imported lazily: ~1 s, not needed by notebooks that never track
+
+    return mlflow
+
+
+# --------------------------------------------------------------------------- experiments / runs
+def get_or_create_experiment(tracking_uri: str, experiment_name: str,
+                             artifact_location: str | None = None) -> str:
+    """Return the id of experiment ``experiment_name`` at ``tracking_uri``, creating it if absent.
+
+    ``artifact_location`` (a folder path or URI) is used only when the experiment is created.
+    """
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if artifact_location:
+        location = artifact_location if "://" in artifact_location else Path(artifact_location).resolve().as_uri()
+        if location.startswith("file:"):
+            Path(artifact_location).mkdir(parents=True, exist_ok=True)
+    try:
+        return client.create_experiment(experiment_name, artifact_location=location)
+    except mlflow.exceptions.MlflowException:  # created concurrently by another job
+        experiment = client.get_experiment_by_name(experiment_name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def _prepare_store(tracking_uri: str) -> None:
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def tracking_session(uri: str, artifact_location: str | None, experiment_name: str,
+                     run_name: str | None = None, tags: Mapping[str, object] | None = None,
+                     parent_run_id: str | None = None) -> Iterator[object]:
+    """Open an MLflow run for the duration of a ``with`` block; yield the ``mlflow.ActiveRun``.
+
+    Parameters
+    ----------
+    uri : tracking URI (``sqlite:////abs/path/mlflow.db`` or ``http://127.0.0.1:5000``).
+    artifact_location : artifact folder/URI used if the experiment has to be created.
+    experiment_name : MLflow experiment (created if absent).
+    run_name : display name of the run.
+    tags : extra run tags (values are turned into strings).
+    parent_run_id : make this run a child of that run (e.g. a sweep's parent). When another run
+        is already active, the new run is nested under it instead.
+
+    On an exception inside the block, the traceback is logged as ``error/traceback.txt``, the
+    run is ended with status ``FAILED`` and the exception propagates. Otherwise the run ends
+    ``FINISHED``.
+    """
+    mlflow = _mlflow()
+    _prepare_store(uri)
+    mlflow.set_tracking_uri(uri)
+    experiment_id = get_or_create_experiment(uri, experiment_name, artifact_location)
+    active = mlflow.active_run()
+    str_tags = {str(k): str(v) for k, v in (tags or {}).items() if v is not None}
+    if active is not None and parent_run_id is None:
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=str_tags, nested=True)
+    elif active is not None:
+        # a sweep parent while a run is active: nest under the active run and remember the sweep
+        str_tags.setdefault("lmforecast.sweep_parent_run_id", parent_run_id)
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=str_tags, nested=True)
+    else:
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=str_tags,
+                               parent_run_id=parent_run_id)
+    started = time.perf_counter()
+    try:
+        yield run
+    except BaseException as exc:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        with contextlib.suppress(Exception):
+            mlflow.log_text(text, "error/traceback.txt")
+            mlflow.set_tag("lmforecast.error", f"{type(exc).__name__}: {exc}"[:5000])
+        mlflow.end_run(status="FAILED")
+        raise
+    else:
+        mlflow.log_metric("wall_time_s", time.perf_counter() - started)
+        mlflow.end_run(status="FINISHED")
+
+
+# --------------------------------------------------------------------------- params and tags
+def flatten_config(config: Mapping, prefix: str = "", sep: str = ".") -> dict[str, object]:
+    """Flatten nested dicts/lists to ``{"a.b.0": value}``; leaves are kept as they are."""
+    flat: dict[str, object] = {}
+    items = config.items() if isinstance(config, Mapping) else enumerate(config)
+    for key, value in items:
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_config(value, name, sep))
+        elif isinstance(value, (list, tuple)) and value and any(isinstance(v, (Mapping, list, tuple)) for v in value):
+            flat.update(flatten_config(list(value), name, sep))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _param_value(value: object) -> str:
+    text = json.dumps(value) if isinstance(value, (list, tuple, dict)) else str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        text = text[: MAX_PARAM_VALUE_LENGTH - len(TRUNCATION_MARK)] + TRUNCATION_MARK
+    return text
+
+
+def config_params(config: Mapping) -> dict[str, str]:
+    """MLflow-safe params from a nested config dict: flattened, keys <= 250 chars, values <= 6000.
+
+    Over-long values are cut and end with ``...[truncated]`` (the full config is logged as an
+    artifact by :func:`log_config`); over-long keys keep their tail and a hash prefix.
+    """
+    params = {}
+    for key, value in flatten_config(config).items():
+        if len(key) > MAX_KEY_LENGTH:
+            digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+            key = f"{digest}~{key[-(MAX_KEY_LENGTH - 9):]}"
+        params[key] = _param_value(value)
+    return params
+
+
+def log_config(cfg_dict: Mapping, artifact_file: str = "config/resolved_config.json") -> dict[str, str]:
+    """Log a resolved config (plain nested dict) to the active run; return the params logged.
+
+    Params are flattened (see :func:`config_params`) and sent in batches of 100; the whole
+    config is also logged as a JSON artifact so nothing is lost to truncation.
+    """
+    mlflow = _mlflow()
+    params = config_params(cfg_dict)
+    items = sorted(params.items())
+    for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
+        mlflow.log_params(dict(items[start:start + MAX_PARAMS_PER_BATCH]))
+    mlflow.log_text(json.dumps(cfg_dict, indent=2, sort_keys=True, default=str), artifact_file)
+    return params
+
+
+def git_commit(path: str | os.PathLike = ".") -> str | None:
+    """The ``HEAD`` commit of the git checkout containing ``path`` (``+dirty`` if modified), or None."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "") if commit else None
+
+
+def data_sha256(panel: xr.Dataset) -> str | None:
+    """One SHA-256 over a panel's provenance inputs (``{file: sha256}``), or None if it has none."""
+    inputs = P.provenance(panel)["inputs"]
+    if not inputs:
+        return None
+    canonical = json.dumps({Path(k).name: v for k, v in sorted(inputs.items())}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def run_tags(panel: xr.Dataset | None = None, overrides: list[str] | None = None,
+             project_root: str | os.PathLike = ".", **extra: object) -> dict[str, str]:
+    """Standard tags: git commit, data sha256 (from panel provenance), package version, overrides."""
+    tags = {TAG_VERSION: __version__}
+    commit = git_commit(project_root)
+    if commit:
+        tags[TAG_GIT] = commit
+    if panel is not None:
+        sha = data_sha256(panel)
+        if sha:
+            tags[TAG_DATA_SHA] = sha
+    if overrides is not None:
+        tags[TAG_OVERRIDES] = " ".join(overrides) if overrides else "(none)"
+    tags.update({k: str(v) for k, v in extra.items() if v is not None})
+    return tags
+
+
+# --------------------------------------------------------------------------- backtest logging
+def log_metrics_by_horizon(by_horizon: pd.DataFrame, prefix: str = "horizon/") -> None:
+    """Log one metric series per column of ``by_horizon`` (index = horizon step, 1-based).
+
+    MLflow ``step`` is the horizon step, so the UI draws error-vs-horizon curves.
+    """
+    mlflow = _mlflow()
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(f"{prefix}{name}", float(value), now, int(step))
+               for name in by_horizon.columns for step, value in by_horizon[name].items()
+               if np.isfinite(value)]
+    client = mlflow.MlflowClient()
+    run_id = mlflow.active_run().info.run_id
+    for start in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[start:start + 1000])
+
+
+def _log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
+    mlflow = _mlflow()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact_file).name
+        frame.to_csv(path, index=True)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(artifact_file).parent))
+
+
+def log_file(path: str | os.PathLike, artifact_path: str | None = None) -> None:
+    """Log one existing file as an artifact of the active run (no-op if it does not exist)."""
+    if Path(path).exists():
+        _mlflow().log_artifact(str(path), artifact_path=artifact_path)
+
+
+def log_backtest(backtest_ds: xr.Dataset, metrics: list[str], overall: pd.Series,
+                 by_horizon: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None = None,
+                 plots: bool = True, save_netcdf=None) -> None:
+    """Log one model's backtest to the active run.
+
+    Parameters
+    ----------
+    backtest_ds : backtest Dataset (``cutoff x horizon x region x occupation x quantile``).
+    metrics : metric names (column order of the tables).
+    overall : metric -> value over every fold, horizon and series (logged as metrics).
+    by_horizon : DataFrame indexed by horizon step (1..H), one column per metric.
+    tables : name -> DataFrame (e.g. ``{"by_region": ..., "by_occupation": ...}``), logged as
+        CSV artifacts under ``metrics/``.
+    plots : also log ``plots/error_by_horizon.png`` and ``plots/best_series.png`` /
+        ``plots/worst_series.png``.
+    save_netcdf : callable ``(ds, path)`` writing the backtest NetCDF (``backtest.save_backtest``);
+        None skips the artifact.
+    """
+    mlflow = _mlflow()
+    mlflow.log_metrics({name: float(overall[name]) for name in overall.index if np.isfinite(overall[name])})
+    log_metrics_by_horizon(by_horizon)
+    _log_frame(by_horizon, "metrics/by_horizon.csv")
+    for name, table in (tables or {}).items():
+        _log_frame(table, f"metrics/{name}.csv")
+    if save_netcdf is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "backtest.nc"
+            save_netcdf(backtest_ds, path)
+            mlflow.log_artifact(str(path), artifact_path="backtest")
+    if plots:
+        mlflow.log_figure(plot_error_by_horizon(by_horizon), "plots/error_by_horizon.png")
+        best, worst = best_and_worst_series(backtest_ds)
+        if best is not None:
+            mlflow.log_figure(plot_series_backtest(backtest_ds, *best, label="best"), "plots/best_series.png")
+            mlflow.log_figure(plot_series_backtest(backtest_ds, *worst, label="worst"), "plots/worst_series.png")
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+
+
+def series_mase(backtest_ds: xr.Dataset) -> pd.Series:
+    """Per-series MASE over all folds and horizons: mean |actual - median| / insample_scale.
+
+    Returns a Series indexed by ``(region, occupation)`` (NaN where undefined).
+    """
+    point = backtest_ds["forecast"].sel({P.QUANTILE: 0.5})
+    abs_err = np.abs(backtest_ds["actual"] - point)
+    scaled = abs_err / backtest_ds["insample_scale"].where(backtest_ds["insample_scale"] > 0)
+    value = scaled.mean([d for d in scaled.dims if d not in (P.REGION, P.OCCUPATION)], skipna=True)
+    return value.to_series()
+
+
+def best_and_worst_series(backtest_ds: xr.Dataset):
+    """``((region, occupation), (region, occupation))`` with the lowest and highest MASE, or (None, None)."""
+    scores = series_mase(backtest_ds).dropna()
+    if scores.empty:
+        return None, None
+    return scores.idxmin(), scores.idxmax()
+
+
+def plot_error_by_horizon(by_horizon: pd.DataFrame, columns=("mase", "wape", "smape")):
+    """Matplotlib figure of the scale-free errors (``mase``, ``wape``, ``smape``) against horizon step."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name in columns:
+        if name in by_horizon.columns:
+            ax.plot(by_horizon.index, by_horizon[name], marker="o", label=name)
+    ax.set_xlabel("horizon step (periods ahead)")
+    ax.set_ylabel("error")
+    ax.set_title("Backtest error by horizon")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_series_backtest(backtest_ds: xr.Dataset, region: str, occupation: str, label: str = ""):
+    """Figure: actuals and every fold's median forecast with its outermost interval for one series."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    one = backtest_ds.sel({P.REGION: region, P.OCCUPATION: occupation})
+    quantiles = one[P.QUANTILE].values
+    lo, hi = quantiles.min(), quantiles.max()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    time_name = "target_time" if "target_time" in one.coords else P.TIME
+    actual = pd.Series(one["actual"].values.ravel(), index=pd.to_datetime(one[time_name].values.ravel()))
+    actual = actual[~actual.index.duplicated()].sort_index()
+    ax.plot(actual.index, actual.values, color="black", lw=1.2, label="actual")
+    for i, cutoff in enumerate(one[P.CUTOFF].values):
+        fold = one.sel({P.CUTOFF: cutoff})
+        times = pd.to_datetime(fold[time_name].values)
+        ax.plot(times, fold["forecast"].sel({P.QUANTILE: 0.5}).values, color="C0",
+                label="median forecast" if i == 0 else None)
+        if hi > lo:
+            ax.fill_between(times, fold["forecast"].sel({P.QUANTILE: lo}).values,
+                            fold["forecast"].sel({P.QUANTILE: hi}).values, color="C0", alpha=0.2,
+                            label=f"{lo:g}-{hi:g} interval" if i == 0 else None)
+    ax.set_title(f"{label} series: {region} x {occupation}".strip())
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- pyfunc model
+def forecast_frame(forecast: xr.DataArray) -> pd.DataFrame:
+    """Tidy a forecast DataArray ``(time, region, occupation, quantile)`` into a DataFrame.
+
+    Columns: ``time, region, occupation, quantile, value`` (value in the target's units),
+    sorted by time, region, occupation, quantile.
+    """
+    keep = [d for d in (P.TIME, P.REGION, P.OCCUPATION, P.QUANTILE, "path") if d in forecast.dims]
+    da = forecast.reset_coords(drop=True).rename("value").transpose(*keep)
+    frame = da.to_dataframe().reset_index()
+    return frame.sort_values(keep, kind="stable").reset_index(drop=True)
+
+
+def _pyfunc_class():
+    mlflow = _mlflow()
+
+    class _ForecasterPyfunc(mlflow.pyfunc.PythonModel):
+        """MLflow pyfunc around a fitted lmforecast forecaster.
+
+        Input: an int horizon, or a DataFrame with a ``horizon`` column (first row used) and an
+        optional ``quantiles`` column (comma-separated levels). Output: :func:`forecast_frame`.
+        """
+
+        def __init__(self, quantiles=(0.1, 0.5, 0.9)):
+            self.quantiles = tuple(float(q) for q in quantiles)
+
+        def load_context(self, context):
+            import joblib
+
+            self.forecaster = joblib.load(context.artifacts["forecaster"])
+
+        def predict(self, context, model_input, params=None):
+            horizon, quantiles = _parse_pyfunc_input(model_input, self.quantiles)
+            return forecast_frame(self.forecaster.predict(horizon, quantiles=quantiles))
+
+    return _ForecasterPyfunc
+
+
+def _parse_pyfunc_input(model_input, default_quantiles):
+    quantiles = default_quantiles
+    if isinstance(model_input, (int, np.integer)):
+        return int(model_input), quantiles
+    if isinstance(model_input, pd.DataFrame):
+        if "horizon" not in model_input.columns or model_input.empty:
+            raise ValueError(f"pyfunc input must have a 'horizon' column with one row, got columns "
+                             f"{list(model_input.columns)}")
+        if "quantiles" in model_input.columns:
+            quantiles = tuple(float(q) for q in str(model_input["quantiles"].iloc[0]).split(","))
+        return int(model_input["horizon"].iloc[0]), quantiles
+    if isinstance(model_input, Mapping) and "horizon" in model_input:
+        return int(np.ravel(model_input["horizon"])[0]), quantiles
+    raise ValueError(f"pyfunc input must be an int horizon or a DataFrame with a 'horizon' column, "
+                     f"got {type(model_input).__name__}")
+
+
+def _requirements() -> list[str]:
+    reqs = []
+    for name in ("numpy", "pandas", "xarray", "scikit-learn", "lightgbm", "joblib", "mlflow"):
+        with contextlib.suppress(PackageNotFoundError):
+            reqs.append(f"{name}=={_pkg_version(name)}")
+    return reqs
+
+
+def log_forecaster(forecaster, name: str = "forecaster", quantiles=(0.1, 0.5, 0.9)):
+    """Log a fitted forecaster to the active run as an MLflow pyfunc model; return its model info.
+
+    ``mlflow.pyfunc.load_model(info.model_uri).predict(12)`` gives the tidy forecast
+    DataFrame (``time, region, occupation, quantile, value``) of ``forecaster.predict(12, quantiles)``.
+    """
+    mlflow = _mlflow()
+    import joblib
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # MLflow nags about type hints / cloudpickle; the input is parsed by _parse_pyfunc_input
+        warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
+        path = Path(tmp) / "forecaster.joblib"
+        joblib.dump(forecaster, path)
+        return mlflow.pyfunc.log_model(
+            name=name, python_model=_pyfunc_class()(quantiles=quantiles),
+            artifacts={"forecaster": str(path)}, pip_requirements=_requirements())
+
+
+# --------------------------------------------------------------------------- sweeps
+def find_or_create_sweep_parent(tracking_uri: str, experiment_name: str, sweep_id: str,
+                                artifact_location: str | None = None,
+                                lock_dir: str | os.PathLike | None = None) -> str:
+    """Run id of the parent run tagged ``lmforecast.sweep_id = sweep_id``; created if absent.
+
+    ``lock_dir`` (the sweep folder) holds a lock file so that parallel jobs create one parent.
+    """
+    mlflow = _mlflow()
+    _prepare_store(tracking_uri)
+    experiment_id = get_or_create_experiment(tracking_uri, experiment_name, artifact_location)
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    lock = contextlib.nullcontext()
+    if lock_dir is not None:
+        Path(lock_dir).mkdir(parents=True, exist_ok=True)
+        lock = _file_lock(Path(lock_dir) / ".mlflow_parent.lock")
+    with lock:
+        found = client.search_runs([experiment_id], filter_string=f"tags.`{TAG_SWEEP_ID}` = '{sweep_id}' "
+                                   f"and tags.`{TAG_KIND}` = 'sweep'", max_results=1)
+        if found:
+            return found[0].info.run_id
+        run = client.create_run(experiment_id, run_name=f"sweep {Path(sweep_id).name}",
+                                tags={TAG_SWEEP_ID: sweep_id, TAG_KIND: "sweep", TAG_VERSION: __version__})
+        return run.info.run_id
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def close_sweep_parent(tracking_uri: str, run_id: str) -> str:
+    """End a sweep's parent run: FAILED if any child failed, else FINISHED; return the status."""
+    client = _mlflow().MlflowClient(tracking_uri=tracking_uri)
+    parent = client.get_run(run_id)
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
+    status = "FAILED" if any(c.info.status == "FAILED" for c in children) else "FINISHED"
+    client.set_terminated(run_id, status=status)
+    return status
+
+
+# --------------------------------------------------------------------------- leaderboard
+LEADERBOARD_COLUMNS = ["target", "model", "params", "mase", "wape", "coverage_80", "wall_time_s", "run_id"]
+
+
+def leaderboard(experiment_name: str, tracking_uri: str, metric: str = "mase",
+                top: int | None = None) -> pd.DataFrame:
+    """Rank the backtest runs of an experiment.
+
+    Parameters
+    ----------
+    experiment_name : MLflow experiment (e.g. ``lmforecast-morocco``).
+    tracking_uri : tracking URI of the store.
+    metric : ranking metric; lower is better, except ``coverage_80`` (closest to 0.8) and
+        ``bias`` (closest to 0).
+    top : keep the best ``top`` runs per target (None = all).
+
+    Returns
+    -------
+    DataFrame with columns ``target, model, params, mase, wape, coverage_80, wall_time_s,
+    run_id`` (plus ``metric`` if it is another one), one row per finished backtest run,
+    sorted by target then rank; empty (with those columns) when there is nothing to rank.
+    """
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        names = sorted(e.name for e in client.search_experiments())
+        raise ValueError(f"no MLflow experiment {experiment_name!r} at {tracking_uri}; "
+                         f"experiments there: {names}")
+    runs = client.search_runs([experiment.experiment_id],
+                              filter_string=f"tags.`{TAG_KIND}` = 'backtest' and attributes.status = 'FINISHED'",
+                              max_results=50000)
+    columns = LEADERBOARD_COLUMNS + ([metric] if metric not in LEADERBOARD_COLUMNS else [])
+    rows = []
+    for run in runs:
+        m, params, tags = run.data.metrics, run.data.params, run.data.tags
+        key_params = ", ".join(f"{k[len('model.'):]}={v}" for k, v in sorted(params.items())
+                               if k.startswith("model.") and k != "model._target_")
+        row = {"target": tags.get(TAG_TARGET), "model": tags.get(TAG_MODEL), "params": key_params,
+               "run_id": run.info.run_id}
+        for name in set(columns) - set(row):
+            row[name] = m.get(name, np.nan)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=columns)
+    if frame.empty:
+        return frame
+    if metric not in frame.columns or frame[metric].isna().all():
+        raise ValueError(f"no backtest run in {experiment_name!r} has metric {metric!r}")
+    target_value = {"coverage_80": 0.8, "bias": 0.0}.get(metric)
+    score = frame[metric] if target_value is None else (frame[metric] - target_value).abs()
+    frame = frame.assign(_score=score).sort_values(["target", "_score", "run_id"], na_position="last")
+    if top is not None:
+        frame = frame.groupby("target", sort=False).head(int(top))
+    return frame.drop(columns="_score").reset_index(drop=True)

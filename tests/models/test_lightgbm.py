@@ -1,0 +1,165 @@
+"""Tests of lmforecast.models.lightgbm.LightGBMForecaster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from sklearn.base import clone
+
+from lmforecast.models import sklearn as sk
+from lmforecast.models.lightgbm import LightGBMForecaster
+
+TARGET = "job_offers"
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def synthetic_panel(n_time=72, seed=0, n_regions=3, n_occupations=4, noise=0.05) -> xr.Dataset:
+    """Seeded monthly trend x seasonality x lognormal-noise panel with a jobseekers variable."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_time)[:, None, None]
+    shape = (n_regions, n_occupations)
+    level = rng.uniform(20, 500, size=shape)[None]
+    growth = rng.uniform(0.0, 0.01, size=shape)[None]
+    amplitude = rng.uniform(0.1, 0.3, size=shape)[None]
+    offers = (level * np.exp(growth * t) * (1 + amplitude * np.sin(2 * np.pi * t / 12))
+              * np.exp(rng.normal(0, noise, (n_time,) + shape)))
+    occupations = ["2512", "2411", "7212", "5223"][:n_occupations]
+    panel = xr.Dataset(
+        {TARGET: (("time", "region", "occupation"), offers),
+         "jobseekers": (("time", "region", "occupation"), rng.uniform(100, 1000, size=(n_time,) + shape))},
+        coords={"time": pd.date_range("2015-01-01", periods=n_time, freq="MS"),
+                "region": [f"MA-{i + 1:02d}" for i in range(n_regions)], "occupation": occupations,
+                "occupation_major": ("occupation", [o[0] for o in occupations])})
+    panel.attrs = {"freq": "MS", "country": "MA"}
+    return panel
+
+
+@pytest.fixture
+def panel() -> xr.Dataset:
+    return synthetic_panel()
+
+
+def small(**kw) -> LightGBMForecaster:
+    """A few trees and small leaves: the tiny test panel has 12 series."""
+    kw.setdefault("n_estimators", 20)
+    kw.setdefault("min_child_samples", 5)
+    return LightGBMForecaster(**kw)
+
+
+def test_defaults_fit_returns_self_and_clone(panel):
+    model = LightGBMForecaster()
+    params = model.get_params()
+    assert (params["n_estimators"], params["learning_rate"], params["num_leaves"]) == (300, 0.05, 31)
+    assert (params["num_threads"], params["deterministic"], params["interval_method"]) == (1, True, "conformal")
+    fitted = small(seed=4)
+    assert fitted.fit(panel, TARGET) is fitted
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params() and not hasattr(copy, "core_")
+    booster_params = fitted.model_.get_params()
+    assert (booster_params["n_jobs"], booster_params["random_state"]) == (1, 4)
+
+
+def test_predict_dims_and_future_index(panel):
+    forecast = small().fit(panel, TARGET).predict(3)
+    assert forecast.dims == ("time", "region", "occupation", "quantile")
+    assert forecast.indexes["time"].equals(pd.date_range("2021-01-01", periods=3, freq="MS"))
+    assert forecast["quantile"].values.tolist() == [0.1, 0.5, 0.9]
+    assert forecast.attrs["model"] == "LightGBMForecaster"
+
+
+def test_deterministic_per_seed_and_seed_is_the_randomness(panel):
+    kw = dict(subsample=0.6, subsample_freq=1, colsample_bytree=0.7)
+    a = small(seed=1, **kw).fit(panel, TARGET).predict(6, (0.5,))
+    sk.clear_fit_cache()
+    b = small(seed=1, **kw).fit(panel, TARGET).predict(6, (0.5,))
+    xr.testing.assert_identical(a, b)
+    c = small(seed=2, **kw).fit(panel, TARGET).predict(6, (0.5,))
+    assert not np.allclose(a.values, c.values)
+
+
+def test_beats_seasonal_naive_on_trend_and_seasonality():
+    full = synthetic_panel(n_time=84, seed=5)
+    train, actual = full.isel(time=slice(0, 72)), full[TARGET].isel(time=slice(72, 84)).values
+    point = LightGBMForecaster(n_estimators=100, min_child_samples=10).fit(train, TARGET).predict(12, (0.5,))
+    naive = train[TARGET].isel(time=slice(60, 72)).values
+    model_mae = np.abs(point.sel(quantile=0.5).values - actual).mean()
+    naive_mae = np.abs(naive - actual).mean()
+    assert model_mae < 0.9 * naive_mae, (model_mae, naive_mae)
+
+
+def test_garbage_after_cutoff_gives_identical_forecasts(panel):
+    spoiled = panel.copy(deep=True)
+    spoiled[TARGET][60:] = 1e9
+    clean = small(exog_lags={"jobseekers": 1}).fit(panel.isel(time=slice(0, 60)), TARGET).predict(6)
+    sk.clear_fit_cache()
+    dirty = small(exog_lags={"jobseekers": 1}).fit(spoiled.isel(time=slice(0, 60)), TARGET).predict(6)
+    xr.testing.assert_identical(clean, dirty)
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+@pytest.mark.parametrize("interval_method", ["conformal", "quantile"])
+def test_strategies_and_interval_methods_give_monotone_quantiles(panel, strategy, interval_method):
+    model = small(strategy=strategy, interval_method=interval_method, n_windows_calibration=2).fit(panel, TARGET)
+    forecast = model.predict(3, quantiles=(0.1, 0.25, 0.75, 0.9))
+    assert np.isfinite(forecast.values).all()
+    assert (forecast.diff("quantile") >= 0).all()
+    xr.testing.assert_equal(forecast.sel(quantile=[0.5]), model.predict(3, (0.5,)))
+
+
+def test_quantile_method_fits_one_quantile_model_per_level(panel):
+    sk.clear_fit_cache()  # a cached core would also hold other tests' quantile models
+    model = small(interval_method="quantile").fit(panel, TARGET)
+    model.predict(2, quantiles=(0.1, 0.9))
+    quantile_models = {k: v for k, v in model.core_.models.items() if isinstance(k, tuple)}
+    assert sorted(quantile_models) == [(1, 0.1), (1, 0.9)]
+    for (_, level), est in quantile_models.items():
+        assert est.get_params()["objective"] == "quantile" and est.get_params()["alpha"] == level
+    assert not hasattr(model, "calibrator_")  # no conformal refits were needed
+
+
+def test_exog_lag_enters_the_model(panel):
+    rng = np.random.default_rng(3)
+    seekers = panel["jobseekers"].values
+    offers = np.empty_like(seekers)
+    offers[0] = 0.5 * seekers[0]
+    offers[1:] = 0.5 * seekers[:-1] * np.exp(rng.normal(0, 0.02, size=seekers[1:].shape))
+    panel[TARGET] = (panel[TARGET].dims, offers)
+    model = small(exog_lags={"jobseekers": 1}).fit(panel, TARGET)
+    importance = dict(zip(model.feature_names_, model.model_.feature_importances_))
+    assert importance["jobseekers_lag_1"] == max(importance.values())
+
+
+def test_fit_cache_changes_timings_not_results(panel):
+    sk.clear_fit_cache()
+    first = small().fit(panel, TARGET)
+    forecast = first.predict(4)
+    second = small().fit(panel, TARGET)
+    assert second.core_ is first.core_  # identical inputs and params: the cached fit is reused
+    sk.clear_fit_cache()
+    xr.testing.assert_identical(small().fit(panel, TARGET).predict(4), forecast)
+
+
+def test_bad_interval_method_raises(panel):
+    with pytest.raises(ValueError, match=r"interval_method must be 'conformal' or 'quantile', got 'bootstrap'"):
+        small(interval_method="bootstrap").fit(panel, TARGET)
+
+
+@pytest.mark.shared_data
+def test_au_ivi_trend_forecast_beats_seasonal_naive():
+    folder = SHARED_DATA / "au-ivi"
+    if not folder.is_dir():
+        pytest.skip(f"shared data folder {folder} is absent (real AU IVI workbook needed)")
+    from lmforecast.datasets.au_ivi import load_au_ivi
+
+    panel = load_au_ivi(sheet="Trend", level=2)  # 8 states x 8 major groups, monthly
+    cutoff = panel.sizes["time"] - 12
+    train, actual = panel.isel(time=slice(0, cutoff)), panel[TARGET].isel(time=slice(cutoff, None)).values
+    forecast = LightGBMForecaster(n_estimators=100).fit(train, TARGET).predict(12, (0.5,))
+    naive = train[TARGET].isel(time=slice(cutoff - 12, cutoff)).values
+    model_mae = np.nanmean(np.abs(forecast.sel(quantile=0.5).values - actual))
+    naive_mae = np.nanmean(np.abs(naive - actual))
+    assert model_mae < naive_mae, (model_mae, naive_mae)

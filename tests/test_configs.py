@@ -1,0 +1,147 @@
+"""Compose and instantiate every Hydra config (lightning-hydra-template style), and check that
+the structured schema rejects misspelt keys and wrong types before any data is read."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
+from omegaconf import OmegaConf, open_dict
+from sklearn.base import clone
+
+import lmforecast.config_schema as schema
+from lmforecast.models.base import Forecaster
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+GROUPS = ["data", "features", "model", "backtest", "tracking", "report", "paths", "experiment"]
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def compose_cfg(config_name="run", overrides=(), config_dir=CONF, output_dir="/tmp/lmforecast-test-out"):
+    """Compose like @hydra.main does (schema registered, HydraConfig set) and return (cfg, hydra_cfg)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        cfg = compose(config_name=config_name, return_hydra_config=True,
+                      overrides=[f"paths.output_dir={output_dir}", *overrides])
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        hydra_cfg = cfg.pop("hydra")
+    return cfg, hydra_cfg
+
+
+@pytest.fixture(autouse=True)
+def _clear_hydra():
+    yield
+    GlobalHydra.instance().clear()
+
+
+def test_every_group_has_options():
+    for group in GROUPS:
+        assert options(group), f"conf/{group} is empty"
+    assert {"naive", "seasonal_naive", "drift", "historical_mean", "ridge", "hist_gradient_boosting",
+            "lightgbm", "lightgbm_direct", "lightgbm_quantile", "prophet", "ensemble"} <= set(options("model"))
+
+
+@pytest.mark.parametrize("stage", schema.STAGES)
+def test_root_configs_compose_resolve_and_instantiate(stage, tmp_path):
+    cfg, hydra_cfg = compose_cfg(stage, output_dir=tmp_path)
+    resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    assert resolved["task_name"] == stage
+    assert resolved["paths"]["root"] == str(Path.cwd())
+    assert resolved["tracking"]["uri"] == f"sqlite:///{Path.cwd()}/mlruns/mlflow.db"
+    assert resolved["tracking"]["experiment_name"] == "lmforecast-morocco"
+    assert resolved["data"]["panel_path"] == f"{Path.cwd()}/data/processed/morocco_panel.nc"
+    assert hydra_cfg.launcher._target_.endswith("JoblibLauncher") and hydra_cfg.launcher.n_jobs == 2
+    assert isinstance(instantiate(cfg.model), Forecaster)
+    for node in cfg.compare.values():
+        assert isinstance(instantiate(node), Forecaster)
+
+
+@pytest.mark.parametrize("name", options("model"))
+def test_every_model_config_instantiates_a_clonable_forecaster(name):
+    cfg, _ = compose_cfg("run", [f"model={name}"])
+    model = instantiate(cfg.model, _convert_="all")
+    assert isinstance(model, Forecaster)
+    params = clone(model).get_params(deep=False)
+    expected = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items()
+                if not k.startswith("_") and not isinstance(v, dict)}
+    for key, value in expected.items():
+        assert params[key] == value, f"{name}: {key}"
+    if "num_threads" in params:
+        assert params["num_threads"] == 1
+
+
+@pytest.mark.parametrize("group", ["data", "features", "backtest", "tracking", "report", "paths", "experiment"])
+def test_every_option_of_every_group_composes(group, tmp_path):
+    for option in options(group):
+        extra = ["data.raw_dir=/somewhere"] if (group, option) == ("data", "custom") else []
+        cfg, _ = compose_cfg("run", [f"{group}={option}", *extra], output_dir=tmp_path)
+        OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        instantiate(cfg.model)
+
+
+def test_experiment_presets_override_only_what_they_change():
+    base, _ = compose_cfg("run")
+    quick, _ = compose_cfg("run", ["experiment=morocco_quick"])
+    assert quick.data.name == "morocco_quick" and quick.data.raw_dir.endswith("data/raw/morocco_quick")
+    assert quick.backtest.horizon == 6 and quick.report.years == [2026, 2027]
+    assert quick.compare.drift is None and quick.compare.seasonal_naive == base.compare.seasonal_naive
+    assert quick.features == base.features and quick.tracking.uri == base.tracking.uri
+    au, _ = compose_cfg("run", ["experiment=au_ivi_lightgbm"])
+    assert au.data.loader == schema.DataLoader.au_ivi and not au.report.enabled
+    assert au.tracking.experiment_name == "lmforecast-au_ivi"
+    assert au.data.path.endswith("shared/data/au-ivi/internet_vacancies_anzsco2_occupations_states_and_"
+                                 "territories_-_january_2025.xlsx")
+
+
+def test_tune_preset_configures_the_optuna_sweeper():
+    cfg, hydra_cfg = compose_cfg("backtest", ["experiment=tune_lightgbm"])
+    assert hydra_cfg.sweeper._target_ == "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
+    assert hydra_cfg.sweeper.direction == "minimize"
+    assert set(hydra_cfg.sweeper.params) >= {"model.learning_rate", "model.num_leaves"}
+    assert cfg.optimized_metric == "vacancies/lightgbm/mase"
+    assert all(node is None for node in cfg.compare.values())
+
+
+def test_misspelt_override_fails_with_the_key_and_schema_named():
+    with pytest.raises(ConfigCompositionException, match=re.escape("Could not override 'backtest.horizn'")):
+        compose_cfg("run", ["backtest.horizn=6"])
+    with pytest.raises(ConfigCompositionException, match=re.escape("Could not override 'report.demand_mesure'")):
+        compose_cfg("run", ["report.demand_mesure=hires"])
+
+
+def test_wrong_type_fails_at_composition():
+    with pytest.raises(ConfigCompositionException) as info:
+        compose_cfg("run", ["backtest.horizon=six"])
+    assert "Value 'six' of type 'str' could not be converted to Integer" in str(info.value.__cause__)
+    with pytest.raises(ConfigCompositionException) as info:
+        compose_cfg("run", ["data.loader=csv"])
+    assert "Invalid value 'csv', expected one of [raw, au_ivi]" in str(info.value.__cause__)
+
+
+def test_misspelt_key_in_a_config_file_fails(tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    (conf / "experiment" / "typo.yaml").write_text("# @package _global_\nreport:\n  demand_mesure: hires\n")
+    with pytest.raises(ConfigCompositionException,
+                       match=re.escape("In 'experiment/typo': ConfigKeyError raised while composing config:\n"
+                                       "Key 'demand_mesure' not in 'ReportConfig'")):
+        compose_cfg("run", ["experiment=typo"], config_dir=conf)
+
+
+def test_bad_model_argument_fails_at_instantiation():
+    cfg, _ = compose_cfg("run", ["+model.lerning_rate=0.1"])
+    with pytest.raises(Exception, match=re.escape("lmforecast.models.lightgbm.LightGBMForecaster")) as info:
+        instantiate(cfg.model)
+    assert "lerning_rate" in str(info.value)

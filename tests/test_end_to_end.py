@@ -1,0 +1,153 @@
+"""`lmforecast run` end to end on the morocco_quick preset in a temporary project folder.
+
+The fast test runs the pipeline with tracking off and the cheapest models; the slow ones run the
+preset as is (LightGBM + baseline, MLflow in a temp sqlite store), check the gap against the
+generator's known truth, the failed-run path, a multirun sweep and an Optuna sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from lmforecast import cli
+from lmforecast import tracking as T
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["experiment=morocco_quick", "tracking=none", "model=seasonal_naive", "compare.seasonal_naive=null",
+        "data.targets=[vacancies,jobseekers]", "backtest.n_windows=1", "report.n_paths=50"]
+# Tolerance measured on the preset (seed 20251, 2026-2027): gap WAPE vs truth 8.4 %, 80 % interval
+# coverage 0.996 (see the report); asserted with a margin.
+TRUTH_WAPE_MAX = 12.0
+
+
+def run_cli(args, cwd: Path) -> int:
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return cli.main(args)
+    finally:
+        os.chdir(old)
+
+
+def latest_output(root: Path, stage: str = "run") -> Path:
+    return sorted((root / "outputs" / stage / "runs").iterdir())[-1]
+
+
+def test_fast_pipeline_writes_panel_backtests_forecast_and_gap_csv(tmp_path):
+    assert run_cli(["run", *FAST], tmp_path) == 0
+    out = latest_output(tmp_path)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (tmp_path / "data" / "processed" / "morocco_quick_panel.nc").exists()
+    assert {p.name for p in (out / "backtests").iterdir()} == {"vacancies", "jobseekers"}
+    assert 0 < metrics["vacancies/seasonal_naive/mase"] < 5 and 0 < metrics["jobseekers/seasonal_naive/mase"] < 5
+    table = pd.read_csv(out / "reports" / "gap_morocco_quick.csv", dtype={"region": str, "occupation": str})
+    assert sorted(table["year"].unique()) == [2026, 2027]
+    assert list(table.columns[:9]) == ["year", "region", "region_name", "occupation", "occupation_name",
+                                       "demand", "supply", "gap", "gap_ratio"]
+    assert (table["gap"] - (table["demand"] - table["supply"])).abs().max() < 1e-9
+    assert table["gap_q10"].le(table["gap_q90"]).all()
+    assert not (tmp_path / "mlruns" / "mlflow.db").exists()  # tracking=none
+    # data/raw is never modified by the pipeline: regenerate check via the generator's manifest
+    assert (tmp_path / "data" / "raw" / "morocco_quick" / "generator.json").exists()
+
+
+@pytest.fixture(scope="module")
+def quick_project(tmp_path_factory):
+    """The morocco_quick preset run once, as is, with MLflow in the project's sqlite store."""
+    root = tmp_path_factory.mktemp("project")
+    assert run_cli(["run", "experiment=morocco_quick"], root) == 0
+    return root, json.loads((latest_output(root) / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_run_logs_pipeline_and_backtest_runs_to_mlflow(quick_project):
+    root, metrics = quick_project
+    uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("lmforecast-morocco_quick")
+    parent = client.get_run(metrics["run_id"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags[T.TAG_KIND] == "pipeline" and T.TAG_DATA_SHA in parent.data.tags
+    assert parent.data.params["data.name"] == "morocco_quick"
+    assert parent.data.metrics["vacancies/lightgbm_small/mase"] == pytest.approx(metrics["vacancies/lightgbm_small/mase"])
+    children = client.search_runs([experiment.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted((c.data.tags[T.TAG_TARGET], c.data.tags[T.TAG_MODEL]) for c in children) == sorted(
+        (t, m) for t in ("vacancies", "jobseekers", "job_offers") for m in ("lightgbm_small", "seasonal_naive"))
+    artifacts = {f.path for f in client.list_artifacts(parent.info.run_id)}
+    assert {"report", "hydra", "config", "forecaster_vacancies"} <= artifacts
+    assert [f.path for f in client.list_artifacts(parent.info.run_id, "report")] == ["report/gap_morocco_quick.csv"]
+    board = T.leaderboard("lmforecast-morocco_quick", uri)
+    vacancies = board[board["target"] == "vacancies"]
+    assert vacancies["mase"].is_monotonic_increasing and len(vacancies) == 2
+
+
+@pytest.mark.slow
+def test_logged_forecaster_reproduces_the_forecast_file(quick_project):
+    root, metrics = quick_project
+    import xarray as xr
+
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model(f"runs:/{metrics['run_id']}/forecaster_vacancies")
+    with xr.open_dataset(metrics["forecast_path"]) as forecast:
+        expected = T.forecast_frame(forecast["vacancies"].load())
+    got = model.predict(24)
+    pd.testing.assert_frame_equal(got.drop(columns="time"), expected.drop(columns="time"), check_dtype=False)
+    assert (pd.to_datetime(got["time"]) == pd.to_datetime(expected["time"])).all()
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.slow
+def test_gap_recovers_the_known_truth(quick_project):
+    root, metrics = quick_project
+    assert metrics["gap_truth/n"] == 2 * 12 * 59  # years x regions x occupations with a truth value
+    assert metrics["gap_truth/wape"] < TRUTH_WAPE_MAX
+    assert metrics["gap_truth/coverage_80"] >= 0.8
+
+
+@pytest.mark.slow
+def test_failed_run_is_marked_failed_and_leaves_no_partial_files(quick_project):
+    root, _ = quick_project
+    before = sorted(p.name for p in (root / "data" / "processed").iterdir())
+    assert run_cli(["run", "experiment=morocco_quick", "data.targets=[vacancies,no_such_measure]"], root) == 1
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("lmforecast-morocco_quick")
+    (failed,) = client.search_runs([experiment.experiment_id], filter_string="attributes.status = 'FAILED'")
+    assert "no_such_measure" in failed.data.tags["lmforecast.error"]
+    text = mlflow.artifacts.load_text(f"{failed.info.artifact_uri}/error/traceback.txt")
+    assert "PanelError: data.targets names 'no_such_measure'" in text
+    assert sorted(p.name for p in (root / "data" / "processed").iterdir()) == before  # no temp files
+
+
+@pytest.mark.slow
+def test_multirun_sweep_gets_one_parent_run(tmp_path):
+    args = ["backtest", "-m", *FAST[:-1], "tracking=mlflow", "model=naive,drift", "data.targets=[vacancies]"]
+    assert run_cli(args, tmp_path) == 0
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("lmforecast-morocco_quick")
+    (parent,) = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{T.TAG_KIND}` = 'sweep'")
+    assert parent.info.status == "FINISHED"
+    jobs = client.search_runs([experiment.experiment_id],
+                              filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(j.data.params["model._target_"] for j in jobs) == ["lmforecast.models.baselines.Drift",
+                                                                    "lmforecast.models.baselines.Naive"]
+    assert all(j.info.status == "FINISHED" for j in jobs)
+
+
+@pytest.mark.slow
+def test_optuna_sweep_runs_trials(tmp_path):
+    args = ["backtest", "experiment=tune_lightgbm", "data.name=morocco_quick",
+            "data.raw_dir=${paths.raw}/morocco_quick", "data.generator.start=2019-01",
+            "data.generator.n_offers_scale=0.02", "backtest.horizon=6", "backtest.n_windows=1",
+            "tracking=none", "hydra.sweeper.n_trials=2", "hydra.launcher.n_jobs=1",
+            "model.n_windows_calibration=2"]
+    assert run_cli(args, tmp_path) == 0
+    sweep = sorted((tmp_path / "multirun" / "backtest").iterdir())[-1]
+    results = (sweep / "optimization_results.yaml").read_text()
+    assert "best_value" in results and "model.learning_rate" in results
