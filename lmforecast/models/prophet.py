@@ -20,11 +20,21 @@ joblib (loky processes) behind a tqdm progress bar. Per series:
 :class:`lmforecast.intervals.ConformalCalibrator` on rolling-origin refits of Prophet on the
 training data, ``n_windows_calibration`` origins ``horizon`` apart). Prophet's own predictive
 samples (``intervals="samples"``: trend-changepoint simulation + observation noise) are
-available but badly under-cover on real vacancy data: on the Australian IVI panel (384 monthly
-series, horizon 12) their nominal 80 % intervals covered 42 % (cutoff 2012-02) and 38 %
-(cutoff 2014-02), where seasonal-naive conformal intervals covered 93-95 %. Conformal costs
-``n_windows_calibration`` extra fits per series, paid once per horizon at the first ``predict``.
-The 0.5 quantile is Prophet's point forecast ``yhat`` (back-transformed).
+available but under-cover badly on real vacancy data. Measured on the Australian IVI panel
+(seasonally adjusted, 384 monthly series, horizon 12, nominal 80 %), cutoffs 2013-02 / 2017-02 /
+2023-02:
+
+==========================  =====================  ===================
+intervals                   coverage               time (384 series)
+==========================  =====================  ===================
+``"samples"`` (500 draws)   0.48 / 0.58 / 0.70     46-123 s
+``"conformal"`` (4 windows) 0.96 / 0.85 / 0.81     199-410 s
+SeasonalNaive (conformal)   0.94 / 0.91 / 0.83     < 1 s
+==========================  =====================  ===================
+
+(2 cores shared with other jobs, so times are rough.) Conformal costs ``n_windows_calibration``
+extra fits per series, paid once per horizon at the first ``predict``. The 0.5 quantile is
+Prophet's point forecast ``yhat`` (back-transformed).
 
 Series with fewer than ``min_observations`` observed values, and series whose fit or forecast
 raises or is non-finite, get the ``fallback`` model's forecasts through
