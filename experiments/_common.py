@@ -112,19 +112,19 @@ def ensure_raw_data(cfg: DictConfig) -> Path | None:
     if not data.raw_dir:
         raise ValueError(f"data set {data.name!r} needs data.raw_dir=<folder with demand/supply/offers files>")
     raw_dir = Path(data.raw_dir)
-    if _has_raw_data(raw_dir):
-        return raw_dir
+    present = _has_raw_data(raw_dir)
     if not data.generate_if_absent:
-        raise FileNotFoundError(f"no raw data in {raw_dir} (expected demand/supply/offers .csv or .parquet); "
-                                f"set data.raw_dir or data.generate_if_absent=true")
+        if not present:
+            raise FileNotFoundError(f"no raw data in {raw_dir} (expected demand/supply/offers .csv or .parquet); "
+                                    f"set data.raw_dir or data.generate_if_absent=true")
+        return raw_dir
     from lmforecast.datasets import morocco
 
     gen = {k: v for k, v in OmegaConf.to_container(data.generator).items() if v is not None}
-    log.info("generating synthetic Moroccan data in %s (seed %s)", raw_dir, data.seed)
-    if gen:
-        morocco.generate_morocco(raw_dir, seed=data.seed, overwrite=False, **gen)
-    else:
-        morocco.ensure_default_data(raw_dir=raw_dir, seed=data.seed)
+    if not present:
+        log.info("generating synthetic Moroccan data in %s (seed %s)", raw_dir, data.seed)
+    # generates when absent, otherwise checks the files against their manifest (never overwrites)
+    morocco.ensure_default_data(raw_dir=raw_dir, seed=data.seed, **gen)
     return raw_dir
 
 
@@ -195,8 +195,7 @@ class SweepParentCallback(Callback):
 
     @staticmethod
     def _resolved(config: DictConfig) -> DictConfig:
-        if not HydraConfig.initialized():  # paths interpolate ${hydra:runtime.cwd}
-            HydraConfig.instance().set_config(config)
+        HydraConfig.instance().set_config(config)  # paths interpolate ${hydra:runtime.cwd}
         return config
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
@@ -329,7 +328,7 @@ def backtest_models(cfg: DictConfig, panel: xr.Dataset, models: dict, targets: l
 
                 params = {**model_params(model), **{f"backtest.{k}": v for k, v in
                           OmegaConf.to_container(bt, resolve=True).items()}, "target": target}
-                mlflow.log_params({k: T._param_value(v) for k, v in params.items()})
+                mlflow.log_params({k: T.param_value(v) for k, v in params.items()})
                 T.log_backtest(ds, list(bt.metrics), overall, by_horizon, tables,
                                plots=cfg.tracking.log_plots)
                 T.log_file(path, "backtest")

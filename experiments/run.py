@@ -26,7 +26,8 @@ def main_fn(cfg: DictConfig) -> dict:
     """Run every stage; return ``{metric or path name: value}``.
 
     Keys: ``<target>/<model>/<metric>`` backtest metrics, ``gap_truth/*`` (synthetic data only),
-    ``panel_path``, ``gap_table``, ``forecast_path``, ``run_id``, ``wall_time_s``.
+    ``panel_path``, ``gap_table``, ``forecast_path``, ``model_uri_<target>`` (MLflow pyfunc),
+    ``run_id``, ``wall_time_s``.
     """
     started = time.perf_counter()
     C.setup(cfg)
@@ -56,7 +57,8 @@ def main_fn(cfg: DictConfig) -> dict:
             from lmforecast import tracking as T
 
             for target, estimator in fitted.items():
-                T.log_forecaster(estimator, name=f"forecaster_{target}", quantiles=list(cfg.report.quantiles))
+                info = T.log_forecaster(estimator, name=f"forecaster_{target}", quantiles=list(cfg.report.quantiles))
+                result[f"model_uri_{target}"] = info.model_uri
         if cfg.report.enabled:
             table, paths = C.gap_report(cfg, forecast)
             result["gap_table"] = str(paths[0])

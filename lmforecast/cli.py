@@ -57,8 +57,10 @@ def run_stage(stage: str, overrides: Sequence[str]) -> int:
     """Run ``experiments/<stage>.py`` in this process with ``overrides`` as its argv; return the exit code."""
     script = find_experiments_dir() / f"{stage}.py"
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
 
     GlobalHydra.instance().clear()
+    HydraConfig.instance().cfg = None  # a config left by an earlier in-process run would leak its paths
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [str(script), *overrides]
     sys.path.insert(0, str(script.parent))
@@ -70,6 +72,7 @@ def run_stage(stage: str, overrides: Sequence[str]) -> int:
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         GlobalHydra.instance().clear()
+        HydraConfig.instance().cfg = None
     return 0
 
 

@@ -157,7 +157,8 @@ def flatten_config(config: Mapping, prefix: str = "", sep: str = ".") -> dict[st
     return flat
 
 
-def _param_value(value: object) -> str:
+def param_value(value: object) -> str:
+    """One MLflow param value: JSON for lists/dicts, ``str`` otherwise, cut to 6000 characters."""
     text = json.dumps(value) if isinstance(value, (list, tuple, dict)) else str(value)
     if len(text) > MAX_PARAM_VALUE_LENGTH:
         text = text[: MAX_PARAM_VALUE_LENGTH - len(TRUNCATION_MARK)] + TRUNCATION_MARK
@@ -175,7 +176,7 @@ def config_params(config: Mapping) -> dict[str, str]:
         if len(key) > MAX_KEY_LENGTH:
             digest = hashlib.sha1(key.encode()).hexdigest()[:8]
             key = f"{digest}~{key[-(MAX_KEY_LENGTH - 9):]}"
-        params[key] = _param_value(value)
+        params[key] = param_value(value)
     return params
 
 
@@ -406,7 +407,7 @@ def _pyfunc_class():
 
             self.forecaster = joblib.load(context.artifacts["forecaster"])
 
-        def predict(self, context, model_input, params=None):
+        def predict(self, context, model_input, params=None):  # untyped: an int or a DataFrame
             horizon, quantiles = _parse_pyfunc_input(model_input, self.quantiles)
             return forecast_frame(self.forecaster.predict(horizon, quantiles=quantiles))
 
@@ -448,12 +449,13 @@ def log_forecaster(forecaster, name: str = "forecaster", quantiles=(0.1, 0.5, 0.
     import joblib
 
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        # MLflow nags about type hints / cloudpickle; the input is parsed by _parse_pyfunc_input
+        # the input is parsed by _parse_pyfunc_input (an int is not a valid MLflow type hint)
         warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
         path = Path(tmp) / "forecaster.joblib"
         joblib.dump(forecaster, path)
+        python_model = _pyfunc_class()(quantiles=quantiles)
         return mlflow.pyfunc.log_model(
-            name=name, python_model=_pyfunc_class()(quantiles=quantiles),
+            name=name, python_model=python_model,
             artifacts={"forecaster": str(path)}, pip_requirements=_requirements())
 
 

@@ -81,7 +81,8 @@ def test_run_logs_pipeline_and_backtest_runs_to_mlflow(quick_project):
     assert sorted((c.data.tags[T.TAG_TARGET], c.data.tags[T.TAG_MODEL]) for c in children) == sorted(
         (t, m) for t in ("vacancies", "jobseekers", "job_offers") for m in ("lightgbm_small", "seasonal_naive"))
     artifacts = {f.path for f in client.list_artifacts(parent.info.run_id)}
-    assert {"report", "hydra", "config", "forecaster_vacancies"} <= artifacts
+    assert {"report", "hydra", "config", "rerun"} <= artifacts
+    assert metrics["model_uri_vacancies"].startswith("models:/")
     assert [f.path for f in client.list_artifacts(parent.info.run_id, "report")] == ["report/gap_morocco_quick.csv"]
     board = T.leaderboard("lmforecast-morocco_quick", uri)
     vacancies = board[board["target"] == "vacancies"]
@@ -94,7 +95,7 @@ def test_logged_forecaster_reproduces_the_forecast_file(quick_project):
     import xarray as xr
 
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
-    model = mlflow.pyfunc.load_model(f"runs:/{metrics['run_id']}/forecaster_vacancies")
+    model = mlflow.pyfunc.load_model(metrics["model_uri_vacancies"])
     with xr.open_dataset(metrics["forecast_path"]) as forecast:
         expected = T.forecast_frame(forecast["vacancies"].load())
     got = model.predict(24)
@@ -129,6 +130,7 @@ def test_failed_run_is_marked_failed_and_leaves_no_partial_files(quick_project):
 def test_multirun_sweep_gets_one_parent_run(tmp_path):
     args = ["backtest", "-m", *FAST[:-1], "tracking=mlflow", "model=naive,drift", "data.targets=[vacancies]"]
     assert run_cli(args, tmp_path) == 0
+    assert len(list((tmp_path / "multirun" / "backtest").iterdir())) == 1  # not an earlier run's folder
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("lmforecast-morocco_quick")
     (parent,) = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{T.TAG_KIND}` = 'sweep'")
@@ -151,3 +153,22 @@ def test_optuna_sweep_runs_trials(tmp_path):
     sweep = sorted((tmp_path / "multirun" / "backtest").iterdir())[-1]
     results = (sweep / "optimization_results.yaml").read_text()
     assert "best_value" in results and "model.learning_rate" in results
+
+
+SHARED_AU_IVI = REPO / ".." / "shared" / "data" / "au-ivi"
+
+
+@pytest.mark.shared_data
+def test_au_ivi_preset_builds_and_backtests_the_real_panel(tmp_path):
+    if not SHARED_AU_IVI.is_dir():
+        pytest.skip(f"shared data folder {SHARED_AU_IVI.resolve()} is absent")
+    (workbook,) = SHARED_AU_IVI.glob("*.xlsx")
+    args = ["backtest", "experiment=au_ivi_lightgbm", f"data.path={workbook.resolve()}", "tracking=none",
+            "model=seasonal_naive", "compare.seasonal_naive=null", "compare.drift=null", "backtest.n_windows=1"]
+    assert run_cli(args, tmp_path) == 0
+    metrics = json.loads((latest_output(tmp_path, "backtest") / "metrics.json").read_text())
+    assert (tmp_path / "data" / "processed" / "au_ivi_panel.nc").exists()
+    assert sorted(metrics) == sorted([f"job_offers/seasonal_naive/{m}" for m in
+                                      ("mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball")]
+                                     + ["panel_path"])
+    assert 0 < metrics["job_offers/seasonal_naive/mase"] < 10

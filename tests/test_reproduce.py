@@ -48,9 +48,10 @@ def test_same_command_twice_and_rerun_from_saved_config(tmp_path):
     assert second["run_id"] != first["run_id"]
 
     saved = tmp_path / "saved"
-    mlflow.artifacts.download_artifacts(run_id=first["run_id"], artifact_path="rerun/config.yaml",
+    local = mlflow.artifacts.download_artifacts(run_id=first["run_id"], artifact_path="rerun/config.yaml",
                                         dst_path=str(saved),
                                         tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    third = run(["run", "--config-dir", str(saved / "rerun"), "--config-name", "config"], tmp_path)
+    assert Path(local).name == "config.yaml"
+    third = run(["run", "--config-dir", str(Path(local).parent), "--config-name", "config"], tmp_path)
     assert numbers(third) == numbers(first)
     assert gap_csv(third) == gap_csv(first)
