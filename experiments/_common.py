@@ -379,24 +379,16 @@ def fit_and_forecast(cfg: DictConfig, panel: xr.Dataset, model, targets: list[st
 
 def write_forecast(forecast: xr.Dataset, path: Path) -> Path:
     """Write a forecast Dataset to NetCDF atomically."""
-    from lmforecast.io import atomic_path
+    from lmforecast.io import write_netcdf_atomic
 
-    with atomic_path(path) as tmp:
-        forecast.to_netcdf(tmp, engine="netcdf4")
-    return path
+    return write_netcdf_atomic(forecast, path, compress=False)
 
 
 def read_forecast(path: str | os.PathLike) -> xr.Dataset:
     """Read a forecast Dataset written by :func:`write_forecast`."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no forecast at {path}; run `lmforecast forecast` first or pass forecast_path=")
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        out = ds.load()
-    for name in list(out.coords):
-        if out[name].dtype == object:
-            out[name] = out[name].astype(str)
-    return out
+    from lmforecast.io import read_netcdf
+
+    return read_netcdf(path, "forecast", "run `lmforecast forecast` first or pass forecast_path=")
 
 
 # --------------------------------------------------------------------------- report

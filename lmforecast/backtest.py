@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from lmforecast import panel as P
 from lmforecast.errors import PanelError
-from lmforecast.io import atomic_path
+from lmforecast.io import read_netcdf, write_netcdf_atomic
 from lmforecast.metrics import evaluate, seasonal_naive_scale
 from lmforecast.models.base import DEFAULT_QUANTILES, check_quantiles
 
@@ -562,26 +562,12 @@ def save_backtest(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     for name in ("forecast", "actual"):
         if name not in ds:
             raise ValueError(f"save_backtest: the Dataset lacks {name!r}; pass a backtest Dataset")
-    out = ds.copy()
-    out.attrs = {k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list, tuple)) else v)
-                 for k, v in ds.attrs.items() if v is not None}
-    path = Path(path)
-    encoding = {name: {"zlib": True, "complevel": 4} for name in out.data_vars if out[name].dtype.kind == "f"}
-    with atomic_path(path) as tmp:
-        out.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
-    return path
+    return write_netcdf_atomic(ds, path)
 
 
 def load_backtest(path: str | os.PathLike) -> xr.Dataset:
     """Read a backtest written by :func:`save_backtest` fully into memory."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no backtest at {path}")
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        loaded = ds.load()
-    for name in list(loaded.coords):
-        if loaded[name].dtype == object:
-            loaded[name] = loaded[name].astype(str)
+    loaded = read_netcdf(path, "backtest")
     for name in ("forecast", "actual"):
         if name not in loaded:
             raise ValueError(f"{path}: not a backtest file (no {name!r} variable)")

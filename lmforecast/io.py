@@ -72,3 +72,57 @@ def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
         for block in iter(lambda: handle.read(chunk_bytes), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool = True) -> Path:
+    """Write an ``xarray.Dataset`` to NetCDF4 atomically; return the path.
+
+    Dataset and variable attrs that are dicts/lists become JSON strings (NetCDF stores only
+    strings and numbers); None attrs are dropped; float variables are zlib-compressed.
+    """
+    import json
+
+    def clean(attrs: dict) -> dict:
+        out = {}
+        for key, value in attrs.items():
+            if isinstance(value, (dict, list, tuple)):
+                out[key] = json.dumps(value, sort_keys=True)
+            elif isinstance(value, bool):
+                out[key] = int(value)
+            elif value is not None:
+                out[key] = value
+        return out
+
+    ds = dataset.copy()
+    ds.attrs = clean(ds.attrs)
+    for name in list(ds.variables):
+        ds[name].attrs = clean(ds[name].attrs)
+    encoding = {}
+    if compress:
+        encoding = {name: {"zlib": True, "complevel": 4}
+                    for name in ds.data_vars if ds[name].dtype.kind == "f"}
+    destination = Path(destination)
+    with atomic_path(destination) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+    return destination
+
+
+def read_netcdf(path: str | os.PathLike, what: str = "file", hint: str = ""):
+    """Read a NetCDF file written by :func:`write_netcdf_atomic` fully into memory.
+
+    String coordinates come back as ``str`` (not ``object``). ``what`` and ``hint`` word the
+    FileNotFoundError raised when ``path`` does not exist.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}" + (f"; {hint}" if hint else ""))
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        loaded = ds.load()
+    for name in list(loaded.coords):
+        if loaded[name].dtype == object:
+            loaded[name] = loaded[name].astype(str)
+    for name in loaded.variables:
+        loaded[name].encoding.pop("encoding", None)
+    return loaded

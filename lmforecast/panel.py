@@ -30,7 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from lmforecast.errors import PanelError
-from lmforecast.io import atomic_path
+from lmforecast.io import read_netcdf, write_netcdf_atomic
 
 TIME = "time"
 REGION = "region"
@@ -215,52 +215,19 @@ def major_group_totals(array: xr.DataArray | xr.Dataset) -> xr.DataArray | xr.Da
     return out.rename({OCCUPATION_MAJOR: OCCUPATION})
 
 
-def _jsonable_attrs(attrs: dict) -> dict:
-    """NetCDF attrs must be str or numbers: dicts and lists become JSON strings."""
-    out = {}
-    for key, value in attrs.items():
-        if isinstance(value, (dict, list, tuple)):
-            out[key] = json.dumps(value, sort_keys=True)
-        elif isinstance(value, bool):
-            out[key] = int(value)
-        elif value is None:
-            continue
-        else:
-            out[key] = value
-    return out
-
-
 def write_panel(panel: xr.Dataset, path: str | os.PathLike) -> Path:
     """Validate ``panel`` and write it to NetCDF atomically; return the path.
 
-    :func:`read_panel` gives back an identical Dataset (``xarray.testing.assert_identical``).
+    :func:`read_panel` gives back an identical Dataset (``xarray.testing.assert_identical``),
+    except that dict/list attrs (provenance) come back as JSON strings.
     """
     validate(panel)
-    ds = panel.copy()
-    ds.attrs = _jsonable_attrs(ds.attrs)
-    for name in list(ds.variables):
-        ds[name].attrs = _jsonable_attrs(ds[name].attrs)
-    path = Path(path)
-    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
-    return path
+    return write_netcdf_atomic(panel, path)
 
 
 def read_panel(path: str | os.PathLike) -> xr.Dataset:
     """Read a panel written by :func:`write_panel` fully into memory and validate it."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no panel at {path}; build one with `lmforecast build_panel`")
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        panel = ds.load()
-    for name in (REGION, OCCUPATION, REGION_NAME, OCCUPATION_NAME, OCCUPATION_MAJOR, OCCUPATION_PARENT):
-        if name in panel.coords and panel[name].dtype == object:
-            panel[name] = panel[name].astype(str)
-    for name in panel.variables:
-        for key in ("encoding",):
-            panel[name].encoding.pop(key, None)
-    return validate(panel)
+    return validate(read_netcdf(path, "panel", "build one with `lmforecast build_panel`"))
 
 
 def provenance(panel: xr.Dataset) -> dict:
