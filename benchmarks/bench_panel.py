@@ -76,7 +76,6 @@ ALIASES_CSV = REPO_ROOT / "lmforecast" / "taxonomy" / "data" / "ma_region_aliase
 REGIONS_CSV = REPO_ROOT / "lmforecast" / "taxonomy" / "data" / "ma_regions.csv"
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "bench_panel.json"
 PATHS = ("lmforecast", "baseline")
-PROTOTYPE_PATH = "lmforecast_patched"  # opt-in (--prototype): lmforecast + proposed fix A, patched at runtime
 TARGET_ROWS_PER_S = 500_000
 TARGET_PEAK_BYTES = 3 * 1024**3
 # Library files whose code is measured (their sha256 goes into the result: other engineers edit them).
@@ -461,36 +460,6 @@ def baseline_counts(parquet_path: str | os.PathLike, aliases_csv: str | os.PathL
     return ads.groupby([month.rename("month"), region.rename("region"), "occupation"]).size()
 
 
-def patch_contract_fix_a() -> str:
-    """PROTOTYPE, benchmark only: apply proposed fix A to ``lmforecast.contract`` in this process.
-
-    Fix A (a proposal for ``lmforecast/contract.py``, not applied to the library): in
-    ``_validate_offers``, build the ``offer_id``, ``title`` and ``source`` columns as
-    ``id_u[id_codes]`` etc. instead of ``id_u[id_codes].astype(str)``. The ``*_u`` arrays already
-    hold ``str`` objects, so ``.astype(str)`` only materialises a fixed-width NumPy unicode array
-    (4 bytes x longest title x rows: ~2 GB for 5 M titles) that the DataFrame then converts back
-    to new Python strings. Same values, same dtype (object) in the returned frame.
-
-    Returns
-    -------
-    str : what was patched. Raises RuntimeError when the library source no longer matches (the
-    fix was applied upstream or the function changed), so a stale prototype is never measured.
-    """
-    import inspect
-    import textwrap
-
-    from lmforecast import contract
-
-    source = textwrap.dedent(inspect.getsource(contract._validate_offers))
-    for column in ("id", "title", "source"):
-        old = f"{column}_u[{column}_codes].astype(str)"
-        if old not in source:
-            raise RuntimeError(f"fix A prototype does not apply: {old!r} not found in contract._validate_offers")
-        source = source.replace(old, f"{column}_u[{column}_codes]")
-    exec(compile(source, contract.__file__, "exec"), contract.__dict__)  # noqa: S102 (benchmark prototype)
-    return "contract._validate_offers without .astype(str) on offer_id/title/source"
-
-
 # --------------------------------------------------------------------------- subprocess worker
 def _peak_rss_bytes() -> int:
     """Peak resident set size of this process image so far (bytes).
@@ -516,7 +485,6 @@ def _worker(path_name: str, raw_dir: Path, out_json: Path, profile_out: Path | N
         import lmforecast.features.offers  # noqa: F401
         import lmforecast.taxonomy.titles  # noqa: F401
     import_s = time.perf_counter() - t_import
-    patched = patch_contract_fix_a() if path_name == PROTOTYPE_PATH else None
     rss_after_imports = _peak_rss_bytes()
     parquet = raw_dir / "offers.parquet"
     profiler = cProfile.Profile() if profile_out is not None else None
@@ -547,8 +515,6 @@ def _worker(path_name: str, raw_dir: Path, out_json: Path, profile_out: Path | N
                   "rows_dropped": int((~(has_code & exact)).sum())}
     record = {"path": path_name, "pid": os.getpid(), "import_s": import_s, "wall_s": wall_s, "cpu_s": cpu_s,
               "rss_after_imports_bytes": rss_after_imports, "peak_rss_bytes": peak, "output": output}
-    if patched:
-        record["patched"] = patched
     if profiler is not None:
         buffer = io.StringIO()
         stats = pstats.Stats(profiler, stream=buffer).strip_dirs()
@@ -564,8 +530,7 @@ def measure(path_name: str, raw_dir: str | os.PathLike, profile_out: str | os.Pa
 
     Parameters
     ----------
-    path_name : ``"lmforecast"``, ``"baseline"`` or ``"lmforecast_patched"`` (prototype of fix A,
-        see :func:`patch_contract_fix_a`).
+    path_name : ``"lmforecast"`` or ``"baseline"``.
     raw_dir : folder holding ``offers.parquet``.
     profile_out : when given, the run is under cProfile and the text report is written there
         (its timings are then inflated by the profiler).
@@ -576,8 +541,8 @@ def measure(path_name: str, raw_dir: str | os.PathLike, profile_out: str | os.Pa
     ``import_s`` (s), ``peak_rss_bytes`` / ``rss_after_imports_bytes`` (bytes, child's peak
     RSS, see :func:`_peak_rss_bytes`), ``loadavg_before`` (1/5/15-min), ``output`` (what the path produced).
     """
-    if path_name not in (*PATHS, PROTOTYPE_PATH):
-        raise ValueError(f"path_name must be one of {(*PATHS, PROTOTYPE_PATH)}, got {path_name!r}")
+    if path_name not in PATHS:
+        raise ValueError(f"path_name must be one of {PATHS}, got {path_name!r}")
     with tempfile.TemporaryDirectory(prefix="bench_panel_worker_") as tmp:
         out_json = Path(tmp) / "result.json"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", path_name, "--raw-dir", str(raw_dir),
@@ -663,7 +628,7 @@ def _summary(runs: list[dict], rows: int) -> dict:
 
 
 def run_benchmark(rows: int = 5_000_000, seed: int = 0, out: str | os.PathLike = DEFAULT_OUT, repeats: int = 2,
-                  profile: bool = False, workdir: str | os.PathLike | None = None, prototype: bool = False) -> dict:
+                  profile: bool = False, workdir: str | os.PathLike | None = None) -> dict:
     """Generate the ads, run both paths ``repeats`` times in fresh subprocesses, write the results.
 
     Parameters
@@ -675,8 +640,6 @@ def run_benchmark(rows: int = 5_000_000, seed: int = 0, out: str | os.PathLike =
     repeats : measured runs per path (interleaved).
     profile : also run the lmforecast path once more under cProfile (not used for the figures).
     workdir : where the temporary Parquet file goes (default: system temp dir); removed after.
-    prototype : also run ``lmforecast_patched`` (lmforecast with proposed fix A applied at
-        runtime in the child, see :func:`patch_contract_fix_a`), interleaved like the others.
 
     Returns
     -------
@@ -700,7 +663,7 @@ def run_benchmark(rows: int = 5_000_000, seed: int = 0, out: str | os.PathLike =
         _log(f"wrote {parquet} ({data['parquet_bytes'] / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s; "
              f"{data['distinct_region_labels']:,} distinct labels, {data['distinct_titles']:,} distinct titles")
         del synthetic
-        names = (*PATHS, PROTOTYPE_PATH) if prototype else PATHS
+        names = PATHS
         runs: dict[str, list[dict]] = {p: [] for p in names}
         for i in range(repeats):
             for path_name in names:
@@ -758,12 +721,6 @@ def run_benchmark(rows: int = 5_000_000, seed: int = 0, out: str | os.PathLike =
                                                                                 strict=True)],
         },
     }
-    if prototype:
-        result["paths"][PROTOTYPE_PATH] = {
-            "does": "PROTOTYPE, not the library: the lmforecast path with proposed fix A applied at runtime in the "
-                    "child (" + runs[PROTOTYPE_PATH][0]["patched"] + ")",
-            "runs": runs[PROTOTYPE_PATH], **summary[PROTOTYPE_PATH]}
-        result["outputs"]["prototype_same_output_as_lmforecast"] = runs[PROTOTYPE_PATH][0]["output"] == lm_out
     if profile_text is not None:
         result["profile"] = {"file": out.with_name(out.stem + "_profile.md").name,
                              "wall_s_under_profiler": prof_record["wall_s"]}
@@ -814,8 +771,6 @@ def _markdown(result: dict) -> str:
         "",
         "Timed window: after imports, until the counts exist (all paths read the same Parquet file); rows/s = rows / "
         "wall time; rows per CPU-s = rows / CPU time of the child in that window (less sensitive to a loaded machine). "
-        + ("`lmforecast_patched` is a PROTOTYPE of proposed fix A (see README), not the library. "
-           if PROTOTYPE_PATH in result["paths"] else "") +
         "Each run is a fresh subprocess; peak RSS = the child's VmHWM (includes the interpreter and imports).",
         "",
     ]
@@ -831,9 +786,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="measured runs per path (default 2)")
     parser.add_argument("--profile", action="store_true", help="also cProfile the lmforecast path once")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for the temporary Parquet file")
-    parser.add_argument("--prototype", action="store_true",
-                        help="also measure the lmforecast path with proposed fix A patched in at runtime")
-    parser.add_argument("--worker", choices=(*PATHS, PROTOTYPE_PATH), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=PATHS, help=argparse.SUPPRESS)
     parser.add_argument("--raw-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker-profile", type=Path, default=None, help=argparse.SUPPRESS)
@@ -843,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.rows < 10 or args.repeats < 1:
         parser.error("--rows must be >= 10 and --repeats >= 1")
-    run_benchmark(args.rows, args.seed, args.out, args.repeats, args.profile, args.workdir, args.prototype)
+    run_benchmark(args.rows, args.seed, args.out, args.repeats, args.profile, args.workdir)
     return 0
 
 

@@ -16,8 +16,9 @@ Every loader validates the whole table before returning it and raises
 :class:`~lmforecast.errors.DataContractError` naming the file, the 1-based row (header = row 1
 for CSV; for Parquet the 1-based record number, which the message says), the column, the value
 and what was expected. Validation is vectorised: distinct values are checked once
-(``pandas.factorize``) and the first offending row is located with NumPy, so millions of rows
-cost seconds, not minutes. Nothing is dropped, trimmed or coerced: a value either follows the
+(``pandas.factorize``; for ``offers``, ``pyarrow.compute.dictionary_encode`` on the Arrow table,
+without one Python string per cell) and the first offending row is located with NumPy, so
+millions of rows cost seconds, not minutes. Nothing is dropped, trimmed or coerced: a value either follows the
 contract or the load fails.
 """
 
@@ -28,6 +29,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +189,14 @@ class _Table:
     def is_csv(self) -> bool:
         return self.path.suffix.lower() == ".csv"
 
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
     def row(self, position: int) -> int:
         """1-based row of a 0-based record position (CSV: header is row 1)."""
         return int(position) + (2 if self.is_csv else 1)
@@ -239,7 +249,7 @@ def _read(path: Path) -> _Table:
 
 def _check_columns(table: _Table, required: Sequence[str], optional: Sequence[str] = ()) -> None:
     """Exact header check, then at least one data row."""
-    columns = list(table.frame.columns)
+    columns = table.columns
     header_row = 1 if table.is_csv else None
     wanted = f"columns {list(required)}" + (f" (optional: {list(optional)})" if optional else "")
     missing = [c for c in required if c not in columns]
@@ -253,7 +263,7 @@ def _check_columns(table: _Table, required: Sequence[str], optional: Sequence[st
     dup = [c for c in set(columns) if columns.count(c) > 1]
     if dup:
         raise DataContractError(str(table.path), dup[0], header_row, columns, "each column once")
-    if len(table.frame) == 0:
+    if table.n_rows == 0:
         raise DataContractError(str(table.path), None, None, "0 data rows",
                                 "at least one data row (remove the file if the table has no data)")
 
@@ -534,6 +544,11 @@ def _load_optional(raw_dir, kind: str, reference: Reference | None) -> pd.DataFr
 def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None) -> pd.DataFrame | None:
     """Load and validate ``offers.{csv,parquet}`` (one row per job ad as scraped / received).
 
+    The table is read with pyarrow and every text column is dictionary-encoded in Arrow
+    (``pyarrow.compute.dictionary_encode``): checks run once per distinct value and the first
+    offending row is the first index pointing to a bad dictionary entry, so millions of ads are
+    validated without creating one Python string per cell.
+
     Parameters
     ----------
     raw_dir : data set folder.
@@ -541,10 +556,13 @@ def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None) 
 
     Returns
     -------
-    DataFrame with ``offer_id`` (str), ``posted_on`` (datetime64, day), ``region`` (the free-text
-    label as in the file), ``title`` (str), ``occupation`` (panel code, ``"unclassified"``, or
-    NA = to be coded from the title), ``source`` (str), ``company`` (str or NA, when the file has
-    it) and ``row``; None when the folder has no offers table.
+    DataFrame, one row per ad in file order, with ``offer_id`` (Arrow-backed ``string``),
+    ``posted_on`` (datetime64[ns], day), ``region`` (the free-text label as in the file),
+    ``title``, ``source`` (``category``: integer codes + distinct values), ``occupation``
+    (``category``: panel code, ``"unclassified"``, or NA = to be coded from the title),
+    ``company`` (``category``, NA when empty; only when the file has it) and ``row`` (int64,
+    row in the file); None when the folder has no offers table. ``attrs["source_file"]`` holds
+    the path.
 
     Raises
     ------
@@ -558,26 +576,170 @@ def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None) 
     if path is None:
         return None
     reference = reference if reference is not None else load_reference(raw_dir)
-    return _validate_offers(_read(path), reference)
+    return _validate_offers(_read_arrow(path), reference)
 
 
-def _validate_offers(table: _Table, reference: Reference) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _ArrowTable:
+    """A raw table held as a ``pyarrow.Table`` while it is validated (same row rules as ``_Table``)."""
+
+    path: Path
+    table: object  # pyarrow.Table
+
+    is_csv = _Table.is_csv
+    row = _Table.row
+    rows = _Table.rows
+    error = _Table.error
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names)
+
+    @property
+    def n_rows(self) -> int:
+        return self.table.num_rows
+
+    def cell(self, column: str, pos: int):
+        """The cell as read (None for a null or NaN)."""
+        value = self.table.column(column)[int(pos)].as_py()
+        return None if value is None or (isinstance(value, float) and value != value) else value
+
+
+def _read_arrow(path: Path) -> _ArrowTable:
+    """Read a CSV (every cell as text, nothing parsed or set to null) or a Parquet file into Arrow."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyarrow import csv as pa_csv
+
+    try:
+        if path.suffix.lower() == ".csv":
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                header = next(csv.reader(handle), [])
+            types = {name: pa.string() for name in header}
+            table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
+                column_types=types, null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False))
+        else:
+            # text columns other than the id arrive as Arrow dictionaries (Parquet dictionary pages)
+            schema = pq.read_schema(path)
+            as_dictionary = [f.name for f in schema if f.name != "offer_id"
+                             and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+            table = pq.read_table(path, read_dictionary=as_dictionary).unify_dictionaries()
+            meta = table.schema.pandas_metadata or {}
+            stored_index = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+            if stored_index:  # a pandas index written as a column: not data (read_parquet restores it)
+                table = table.drop_columns(stored_index)
+    except (ValueError, OSError, UnicodeDecodeError, pa.ArrowException) as exc:
+        raise DataContractError(str(path), None, None, type(exc).__name__,
+                                "a readable UTF-8 CSV with a header row, or a Parquet file",
+                                str(exc)[:300]) from exc
+    table = table.rename_columns([str(c) for c in table.column_names])
+    return _ArrowTable(path, table)
+
+
+@lru_cache(maxsize=1)
+def _blank_pattern() -> str:
+    """RE2 pattern of a cell that Python's ``str.strip()`` empties (exactly Python's whitespace set)."""
+    spaces = "".join(f"\\x{{{ord(c):04x}}}" for c in map(chr, range(0x110000)) if c.isspace())
+    return f"^[{spaces}]*$"
+
+
+@dataclass
+class _Encoded:
+    """A dictionary-encoded column: ``codes`` (int32, -1 = null or blank) into ``dictionary``."""
+
+    codes: np.ndarray
+    dictionary: object  # pyarrow string Array of distinct values (blank entries kept, never referenced)
+    blank: np.ndarray  # bool per dictionary entry: empty or whitespace only
+
+    def values(self) -> np.ndarray:
+        """Distinct values as an object array of ``str`` (one Python string per distinct value)."""
+        return np.asarray(self.dictionary.to_pylist(), dtype=object)
+
+
+def _encode(table: _ArrowTable, column: str, allow_empty: bool = False) -> _Encoded:
+    """Dictionary-encode a text column in Arrow; raise on an empty cell unless ``allow_empty``.
+
+    Non-text Parquet columns (numbers, dates) become the text of their values (``str``), as the
+    CSV reader would give them; null and NaN cells are empty.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunked = table.table.column(column)
+    dictionary = None
+    if pa.types.is_dictionary(chunked.type):
+        value_type = chunked.type.value_type
+        text_type = pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
+        dictionaries = [ch.dictionary for ch in chunked.chunks]
+        shared = all(d is dictionaries[0] or d.equals(dictionaries[0]) for d in dictionaries[1:])
+        if text_type and chunked.num_chunks and shared and dictionaries[0].null_count == 0 \
+                and pc.count_distinct(dictionaries[0]).as_py() == len(dictionaries[0]):
+            dictionary = dictionaries[0]  # unified distinct values: the indices are the codes
+            indices = pa.chunked_array([ch.indices for ch in chunked.chunks], type=chunked.type.index_type)
+            codes = indices.fill_null(-1).to_numpy().astype(np.int32, copy=False)
+        else:
+            chunked = chunked.cast(value_type)
+    if dictionary is None:
+        text_type = pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)
+        if pa.types.is_string(chunked.type) and chunked.nbytes >= 2**31 - 2**20:
+            chunked = chunked.cast(pa.large_string())  # 32-bit offsets cannot hold it in one array
+        encoded = pc.dictionary_encode(chunked.combine_chunks() if chunked.num_chunks else pa.array([], pa.string()))
+        dictionary = encoded.dictionary
+        codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int32, copy=False)
+    if not text_type:  # values -> their text; NaN -> null; re-encode (two values may share a text)
+        texts = pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
+                          for v in dictionary.to_pylist()], type=pa.string())
+        re_encoded = pc.dictionary_encode(texts)
+        remap = re_encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
+        dictionary = re_encoded.dictionary
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)] if len(remap) else -1, -1).astype(np.int32)
+    blank = pc.match_substring_regex(dictionary, _blank_pattern()).to_numpy(zero_copy_only=False).astype(bool)
+    if blank.any():
+        codes = np.where((codes >= 0) & blank[np.maximum(codes, 0)], -1, codes).astype(np.int32)
+    if not allow_empty:
+        pos = _first(codes < 0)
+        if pos is not None:
+            raise table.error(column, pos, table.cell(column, pos), f"a non-empty {column}")
+    return _Encoded(codes, dictionary, blank)
+
+
+def _categorical(encoded: _Encoded) -> pd.Categorical:
+    """Categorical of an encoded column: codes reused, blank dictionary entries dropped (-> NA)."""
+    values = encoded.values()
+    keep = ~encoded.blank
+    codes = encoded.codes
+    if not keep.all():
+        new_code = (np.cumsum(keep) - 1).astype(np.int32)
+        codes = np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1).astype(np.int32)
+        values = values[keep]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(values)), validate=False)
+
+
+def _validate_offers(table: _ArrowTable, reference: Reference) -> pd.DataFrame:
     """Validate a read offers table (see :func:`load_offers`) and return its typed frame."""
+    import pyarrow as pa
+
     _check_columns(table, OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS)
-    frame = table.frame
-    n = len(frame)
+    n = table.n_rows
+    columns = table.columns
 
-    id_codes, id_u = _text(table, "offer_id")
-    dup = pd.Series(id_codes).duplicated(keep="first").to_numpy()
-    pos = _first(dup)
-    if pos is not None:
-        other = int(np.flatnonzero(id_codes == id_codes[pos])[0])
-        raise table.error("offer_id", pos, id_u[id_codes[pos]], "a unique offer_id",
+    ids = _encode(table, "offer_id")
+    if len(ids.dictionary) < n:  # some id repeats: locate its first repetition
+        dup = pd.Series(ids.codes).duplicated(keep="first").to_numpy()
+        pos = _first(dup)
+        other = int(np.flatnonzero(ids.codes == ids.codes[pos])[0])
+        raise table.error("offer_id", pos, ids.dictionary[int(ids.codes[pos])].as_py(), "a unique offer_id",
                           f"same offer_id as row {table.row(other)}")
+    raw_ids = table.table.column("offer_id")
+    if pa.types.is_string(raw_ids.type) or pa.types.is_large_string(raw_ids.type):
+        offer_id = pd.arrays.ArrowStringArray(raw_ids)
+    else:  # numbers in Parquet: their text, as validated
+        offer_id = pd.arrays.ArrowStringArray(pa.chunked_array([ids.dictionary.take(pa.array(ids.codes))]))
+    del ids
 
-    raw_dates = frame["posted_on"]
-    if pd.api.types.is_datetime64_any_dtype(raw_dates.dtype):
-        posted = pd.DatetimeIndex(raw_dates)
+    raw_dates = table.table.column("posted_on")
+    if pa.types.is_timestamp(raw_dates.type):
+        posted = pd.DatetimeIndex(raw_dates.to_pandas())
         if posted.tz is not None:
             posted = posted.tz_localize(None)
         pos = _first(np.asarray(posted.isna()))
@@ -585,47 +747,46 @@ def _validate_offers(table: _Table, reference: Reference) -> pd.DataFrame:
             raise table.error("posted_on", pos, None, "a date YYYY-MM-DD (empty cell)")
         posted = posted.to_numpy().astype("datetime64[ns]")
     else:
-        date_codes, date_u = _text(table, "posted_on")
+        dates = _encode(table, "posted_on")
+        date_u = dates.values()
         well_formed = np.array([bool(_DATE_RE.match(u)) for u in date_u], dtype=bool)
         parsed_u = pd.to_datetime(pd.Series(date_u, dtype=object).where(well_formed), format="%Y-%m-%d",
                                   errors="coerce").to_numpy().astype("datetime64[ns]")
-        pos = _first(np.isnat(parsed_u)[date_codes]) if n else None
+        pos = _first(np.isnat(parsed_u)[dates.codes]) if n else None
         if pos is not None:
-            raise table.error("posted_on", pos, date_u[date_codes[pos]], "a date YYYY-MM-DD")
-        posted = parsed_u[date_codes]
+            raise table.error("posted_on", pos, date_u[dates.codes[pos]], "a date YYYY-MM-DD")
+        posted = parsed_u[dates.codes]
 
-    title_codes, title_u = _text(table, "title")
-    source_codes, source_u = _text(table, "source")
+    title = _categorical(_encode(table, "title"))
+    source = _categorical(_encode(table, "source"))
 
-    occupation = None
-    if "occupation" in frame.columns:
-        occ_codes, occ_u = _text(table, "occupation", allow_empty=True)
+    occupation = pd.Categorical.from_codes(np.full(n, -1, dtype=np.int32), categories=pd.Index([], dtype=object))
+    if "occupation" in columns:
+        occ = _encode(table, "occupation", allow_empty=True)
+        occ_u = occ.values()
         allowed = set(reference.occupation_codes) | {UNCLASSIFIED}
-        ok = np.array([u in allowed for u in occ_u] + [True], dtype=bool)  # last slot: empty (-1)
-        pos = _first(~ok[occ_codes]) if n else None
+        ok = np.array([bool(b) or u in allowed for u, b in zip(occ_u, occ.blank)] + [True], dtype=bool)
+        pos = _first(~ok[occ.codes]) if n else None  # last slot: empty (-1)
         if pos is not None:
-            value = occ_u[occ_codes[pos]]
+            value = occ_u[occ.codes[pos]]
             raise table.error("occupation", pos, value,
                               "empty (code from the title), 'unclassified' or a panel occupation code",
                               _occupation_hint(value, reference))
-        occupation = pd.array(np.where(occ_codes >= 0, occ_u[np.maximum(occ_codes, 0)] if len(occ_u) else None, None),
-                              dtype="string")
+        occupation = _categorical(occ)
 
-    region_codes, region_u = _text(table, "region", allow_empty=True)
-    check_region_labels(region_codes, region_u, reference.normalizer, table)
+    region = _encode(table, "region", allow_empty=True)
+    check_region_labels(region.codes, region.values(), reference.normalizer, table)
 
     out = pd.DataFrame({
-        "offer_id": id_u[id_codes].astype(str),
+        "offer_id": offer_id,
         "posted_on": pd.DatetimeIndex(posted),
-        "region": frame["region"].astype(object).to_numpy(),
-        "title": title_u[title_codes].astype(str),
-        "occupation": occupation if occupation is not None else pd.array([pd.NA] * n, dtype="string"),
-        "source": source_u[source_codes].astype(str),
+        "region": _categorical(region),
+        "title": title,
+        "occupation": occupation,
+        "source": source,
     })
-    if "company" in frame.columns:
-        comp_codes, comp_u = _text(table, "company", allow_empty=True)
-        out["company"] = pd.array(np.where(comp_codes >= 0, comp_u[np.maximum(comp_codes, 0)] if len(comp_u) else None,
-                                           None), dtype="string")
+    if "company" in columns:
+        out["company"] = _categorical(_encode(table, "company", allow_empty=True))
     out["row"] = table.rows(np.arange(n))
     out.attrs["source_file"] = str(table.path)
     out.attrs["row_is"] = "line number (header = 1)" if table.is_csv else "1-based Parquet record number"

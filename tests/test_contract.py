@@ -254,3 +254,49 @@ def test_own_region_and_occupation_lists_replace_the_moroccan_ones(tmp_path, tin
     with pytest.raises(DataContractError, match=re.escape("row 3, column 'region': got 'MA16-09', expected a region "
                                                           "code (NSW, VIC, ...)")):
         load_demand(tmp_path, reference)
+
+
+# --------------------------------------------------------------------------- offers read through Arrow
+
+
+def test_load_offers_returns_codes_not_python_strings(tmp_path, tiny_reference, tiny_offers, write_table):
+    write_table(tmp_path, "offers", tiny_offers.copy(), fmt="parquet")
+    offers = load_offers(tmp_path, tiny_reference)
+    for column in ("region", "title", "occupation", "source", "company"):
+        assert isinstance(offers[column].dtype, pd.CategoricalDtype), column
+    assert offers["offer_id"].dtype == pd.StringDtype("pyarrow")
+    raw = tiny_offers.copy()
+    assert offers["title"].astype(object).tolist() == raw["title"].tolist()
+    given = (raw["occupation"] != "").to_numpy()
+    np.testing.assert_array_equal(offers["occupation"].notna().to_numpy(), given)
+    assert offers["occupation"][given].astype(object).tolist() == raw["occupation"][given].tolist()
+    assert "" not in offers["company"].cat.categories  # empty company -> NA, not a category
+    np.testing.assert_array_equal(offers["row"].to_numpy(), np.arange(len(raw)) + 1)
+
+
+def test_offers_parquet_index_numbers_and_dictionary_columns(tmp_path, tiny_reference, tiny_offers, write_table):
+    raw = tiny_offers.copy()
+    typed = raw.assign(offer_id=np.arange(100, 100 + len(raw)), source=raw["source"].astype("category"))
+    typed.index = typed.index + 50  # stored as __index_level_0__: not a data column
+    typed.to_parquet(tmp_path / "offers.parquet", index=True)
+    offers = load_offers(tmp_path, tiny_reference)
+    assert offers["offer_id"].tolist() == [str(i) for i in range(100, 100 + len(raw))]
+    assert offers["source"].astype(object).tolist() == raw["source"].tolist()
+    typed.loc[typed.index[6], "offer_id"] = 101
+    typed.to_parquet(tmp_path / "offers.parquet", index=True)
+    with pytest.raises(DataContractError, match=r"row 7, column 'offer_id': got '101', expected a unique offer_id "
+                                                r"\(same offer_id as row 2; row = 1-based record number"):
+        load_offers(tmp_path, tiny_reference)
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("title", None, r"row 4, column 'title': got None, expected a non-empty title"),
+    ("title", " \u00a0", r"row 4, column 'title': got ' \\xa0', expected a non-empty title"),
+    ("posted_on", "2023-02-30", r"row 4, column 'posted_on': got '2023-02-30', expected a date YYYY-MM-DD"),
+    ("region", "Atlantis", r"row 4, column 'region': got 'Atlantis'"),
+])
+def test_bad_offers_in_parquet_name_the_record(tmp_path, tiny_reference, tiny_offers, write_table, column, value,
+                                               message):
+    write_table(tmp_path, "offers", at(tiny_offers.copy(), 3, column, value), fmt="parquet")
+    with pytest.raises(DataContractError, match=r"offers\.parquet, " + message):
+        load_offers(tmp_path, tiny_reference)

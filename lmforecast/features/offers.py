@@ -22,7 +22,8 @@
    ``numpy.bincount`` on integer codes. Within the span of the ads every cell is a count (0 = no
    ad); the time axis runs from the first to the last period holding an ad.
 
-All string work happens on distinct values (``pandas.factorize``); rows are handled as integer
+All string work happens on distinct values (the categorical codes of
+:func:`~lmforecast.contract.load_offers`, else ``pandas.factorize``); rows are handled as integer
 arrays, so millions of ads take seconds.
 """
 
@@ -40,6 +41,7 @@ import xarray as xr
 from lmforecast import panel as P
 from lmforecast.contract import check_region_labels
 from lmforecast.errors import DataContractError
+from lmforecast.taxonomy._text import strip_combining
 from lmforecast.taxonomy.regions import UNALLOCATED
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -74,26 +76,43 @@ def normalise_titles(titles: pd.Series) -> pd.Series:
 
     Parameters
     ----------
-    titles : Series of free-text titles.
+    titles : Series of free-text titles (object, string or categorical dtype).
 
     Returns
     -------
     Series of str: Unicode NFKD with combining accents removed, case-folded, every run of
     non-alphanumeric characters replaced by one space, stripped
     (``"Développeur  JAVA (H/F)"`` -> ``"developpeur java h f"``). Arabic letters are kept.
+    Each distinct title is folded once.
     """
-    def fold(title) -> str:
-        text = unicodedata.normalize("NFKD", str(title))
-        text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-        return _NON_WORD.sub(" ", text).strip()
-
     titles = pd.Series(titles)
-    return pd.Series([fold(t) for t in titles.to_numpy(dtype=object)], index=titles.index, dtype=object)
+    codes, uniques = pd.factorize(titles, use_na_sentinel=True)
+    folded = np.asarray([_fold_title(str(t)) for t in np.asarray(uniques, dtype=object)] + [""], dtype=object)
+    out = folded[codes]
+    missing = np.flatnonzero(codes < 0)
+    if missing.size:  # missing titles fold as their text ("None", "nan", "<NA>")
+        out[missing] = [_fold_title(str(t)) for t in titles.to_numpy(dtype=object)[missing]]
+    return pd.Series(out, index=titles.index, dtype=object)
+
+
+def _fold_title(title: str) -> str:
+    """One title of :func:`normalise_titles` (ASCII titles skip the Unicode decomposition)."""
+    if not title.isascii():  # NFKD of ASCII is the identity and it has no combining marks
+        title = strip_combining(unicodedata.normalize("NFKD", title))
+    return _NON_WORD.sub(" ", title.casefold()).strip()
 
 
 def _factorize_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes and distinct str values; NA and blank cells get code -1."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    """Integer codes and distinct str values; NA and blank cells get code -1.
+
+    A categorical column (as :func:`lmforecast.contract.load_offers` returns) reuses its codes
+    and categories (unused categories may appear among the values); other columns are factorised.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        uniques = series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
     uniques = np.asarray([str(u) for u in uniques], dtype=object)
     if len(uniques):
         blank = np.fromiter((u.strip() == "" for u in uniques), dtype=bool, count=len(uniques))

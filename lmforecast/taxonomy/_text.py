@@ -12,6 +12,23 @@ _ARABIC_FOLD = str.maketrans({
     "گ": "ك", "ڭ": "ك", "ـ": "",  # Moroccan gaf, tatweel
 })
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+#: code points of the Basic Multilingual Plane with a non-zero canonical combining class (what
+#: ``unicodedata.combining`` flags), as ranges; text beyond the BMP takes the per-character path
+_SCANNED_BELOW = "\U00010000"
+
+
+def _combining_class() -> str:
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if unicodedata.combining(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+_COMBINING = re.compile(f"[{_combining_class()}]+")
 _ELISION = re.compile(r"\b(?:[dlnjmst]|qu)['’`´]", re.IGNORECASE)
 
 
@@ -32,7 +49,25 @@ def fold(text: str) -> str:
     str : the folded key (may be empty).
     """
     text = _ELISION.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # NFKD of ASCII text is the identity and it has no combining marks
+        text = strip_combining(unicodedata.normalize("NFKD", text))
     text = text.lower().translate(_ARABIC_FOLD)
     return _NON_WORD.sub(" ", text).strip()
+
+
+def strip_combining(text: str) -> str:
+    """``text`` without its combining characters (canonical combining class > 0, e.g. accents
+    after NFKD decomposition): same result as keeping ``ch`` where ``not unicodedata.combining(ch)``,
+    in one regular-expression pass.
+
+    Parameters
+    ----------
+    text : any string (usually NFKD-decomposed).
+
+    Returns
+    -------
+    str
+    """
+    if text and max(text) >= _SCANNED_BELOW:
+        return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _COMBINING.sub("", text)

@@ -124,6 +124,81 @@ def title_key(title: str) -> str:
     return " ".join(title_tokens(title))
 
 
+# Reduction of a title to a shorter text with the same title_key (see title_prekeys). Every
+# pattern removes only text that title_tokens drops itself, at the end (or start) of the title.
+_LOWER_SAFE_MAX = "\u024f"  # Latin letters (Basic Latin .. Latin Extended-B) lower-case 1:1 ...
+_LOWER_UNSAFE = "\u0130"  # ... except U+0130 (lower() adds a combining dot)
+_SEP_CHARS = "\\-\u2013\u2014|"
+_SENIORITY_WORDS = ("senior", "junior", "confirmé")
+
+
+@lru_cache(maxsize=1)
+def _prekey_patterns() -> dict[str, str]:
+    """RE2 patterns (pyarrow.compute) of :func:`title_prekeys`, built on Python's whitespace set."""
+    space = "".join(f"\\x{{{ord(c):04x}}}" for c in map(chr, range(0x110000)) if c.isspace())
+    edge = f"[^{space}{_SEP_CHARS}]"  # a character no separator match can start or end on
+    return {
+        # head, separator (as _SEPARATORS matches it), last part without separator/paren/slash chars
+        "suffix": (f"^(?P<head>{edge}(?:.*{edge})?)(?P<sep>[{space}]+[{_SEP_CHARS}]+[{space}]*)"
+                   f"(?P<part>[^{space}{_SEP_CHARS}()/][^{_SEP_CHARS}()/]*)$"),
+        "gender": f"[{space}]+\\(h/f\\)$",
+        "seniority_end": f"(?P<head>.*{edge})[{space}]+(?:{'|'.join(_SENIORITY_WORDS)})$",
+        "seniority_start": f"^(?:{'|'.join(_SENIORITY_WORDS[:2])})[{space}]+(?P<rest>{edge}.*)$",
+    }
+
+
+def title_prekeys(titles) -> list[str]:
+    """Shorter texts with the same :func:`title_key` as each title, to code many titles at once.
+
+    Scraped titles are a few thousand job names decorated many ways (``"DÉVELOPPEUR JAVA SENIOR
+    (H/F) - CASABLANCA"``); reducing each distinct title to its undecorated form lets
+    :meth:`TitleCoder.code_many` run :func:`title_tokens` once per job name instead of once per
+    decoration. In order, with vectorised pyarrow string kernels on the distinct titles:
+
+    1. lower-case (Python ``str.lower``) titles made only of Latin letters (up to U+024F, not
+       U+0130), whose lower-casing changes no regular-expression match of :func:`title_tokens`;
+    2. drop a last `` - <part>`` (any separator of :func:`title_tokens`) when ``<part>`` holds no
+       separator, parenthesis or slash and is a location (the check :func:`title_tokens` makes);
+    3. drop a final ``(h/f)``; 4. drop a final ``senior``/``junior``/``confirmé`` and a leading
+       ``senior``/``junior``: tokens :func:`title_tokens` drops, in positions where no other
+       pattern can use them.
+
+    Each removal needs a letter, digit or other non-separator, non-space character on the kept
+    side, so the separators :func:`title_tokens` splits on are unchanged. The property
+    ``title_key(t) == title_key(prekey)`` is tested on the dictionary, the labelled sample and
+    every decoration of the Moroccan title lists (``tests/taxonomy/test_titles.py``).
+
+    Parameters
+    ----------
+    titles : sequence of str.
+
+    Returns
+    -------
+    list of str, one pre-key per title (the title itself when nothing applies).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lowered = [t.lower() if t and max(t) <= _LOWER_SAFE_MAX and _LOWER_UNSAFE not in t else t for t in titles]
+    if not lowered:
+        return []
+    patterns = _prekey_patterns()
+    text = pa.array(lowered, type=pa.string())
+    # 2. location suffix: the location check runs once per distinct last part
+    parts = pc.extract_regex(text, patterns["suffix"])
+    part = parts.field("part")
+    valid = parts.is_valid()
+    distinct = pc.unique(part.filter(valid))
+    is_place = pa.array([_is_location(p) for p in distinct.to_pylist()], type=pa.bool_())
+    drop = pc.and_(valid, pc.fill_null(pc.take(is_place, pc.index_in(part, distinct)), False))
+    text = pc.if_else(drop, parts.field("head"), text)
+    # 3. gender marker, 4. seniority words
+    text = pc.replace_substring_regex(text, patterns["gender"], "")
+    text = pc.replace_substring_regex(text, patterns["seniority_end"], r"\1")
+    text = pc.replace_substring_regex(text, patterns["seniority_start"], r"\1")
+    return text.to_pylist()
+
+
 @lru_cache(maxsize=1)
 def load_title_dictionary() -> pd.DataFrame:
     """The embedded title dictionary.
@@ -288,7 +363,8 @@ class TitleCoder:
         return self._key_leaf[ids[best[2]]]
 
     def code_many(self, titles: pd.Series) -> pd.Series:
-        """Vectorised :meth:`code`: each distinct title is coded once.
+        """Vectorised :meth:`code`: each distinct title is reduced to its pre-key
+        (:func:`title_prekeys`, same key) and each distinct pre-key is coded once.
 
         Parameters
         ----------
@@ -299,8 +375,15 @@ class TitleCoder:
         Series of panel occupation codes (``str``), same index and name as ``titles``.
         """
         codes, uniques = pd.factorize(titles, use_na_sentinel=True)
-        mapped = np.array([self.code(t) for t in np.asarray(uniques, dtype=object)] + [UNCLASSIFIED],
-                          dtype=object)
+        uniques = np.asarray(uniques, dtype=object)
+        text = np.array([isinstance(t, str) for t in uniques], dtype=bool)
+        mapped = np.empty(len(uniques) + 1, dtype=object)
+        mapped[-1] = UNCLASSIFIED
+        mapped[:-1][~text] = [self.code(t) for t in uniques[~text]]
+        if text.any():  # each distinct title -> a pre-key with the same title_key; code each pre-key once
+            pre_codes, prekeys = pd.factorize(pd.Series(title_prekeys(uniques[text]), dtype=object))
+            coded = np.array([self.code(k) for k in np.asarray(prekeys, dtype=object)], dtype=object)
+            mapped[:-1][text] = coded[pre_codes]
         return pd.Series(mapped[codes], index=titles.index, name=titles.name, dtype="str")
 
     def explain(self, title: str) -> dict:

@@ -189,3 +189,25 @@ def test_throughput_at_least_500k_rows_per_cpu_second(count):
     cpu = time.process_time() - start
     assert result.report["rows_in"] == n and float(result.counts.sum()) == result.report["offers_counted"]
     assert n / cpu >= 500_000, f"{n / cpu:,.0f} rows per CPU second"
+
+
+def test_normalise_titles_matches_character_by_character_folding():
+    import unicodedata
+
+    def slow(title):
+        text = unicodedata.normalize("NFKD", str(title))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+        return re.sub(r"[\W_]+", " ", text).strip()
+
+    titles = pd.Series(["Développeur  JAVA (H/F)", "ÉLECTRICIEN", "Straße", "مُهَنْدِس", "x\U0001d165y", "ΟΔΟΣ",
+                        "ﬁnance", None, "İzmir", "Chef_de-projet"], dtype=object)
+    assert normalise_titles(titles).tolist() == [slow(t) for t in titles]
+    as_category = normalise_titles(titles.astype("category"))
+    assert as_category.tolist()[:7] == [slow(t) for t in titles[:7]]
+
+
+def test_categorical_offers_count_like_text_offers(count, offers):
+    as_categories = offers.astype({c: "category" for c in ("region", "title", "source", "company", "occupation")})
+    subset = as_categories.iloc[[0, 1, 2, 4, 6, 8]]  # unused categories stay in the dtype
+    xr.testing.assert_identical(count(subset).counts, count(offers.iloc[[0, 1, 2, 4, 6, 8]]).counts)
+    xr.testing.assert_identical(count(as_categories).counts, count(offers).counts)
