@@ -42,7 +42,9 @@ def naive_national_offers(offers: pd.DataFrame, normalizer, freq="MS", window=30
         if start is None or (dates.iloc[i] - start).days > window:
             chain_start[key] = dates.iloc[i]
             counts[dates.iloc[i].to_period(freq[0]).start_time] += 1
-    return pd.Series(counts, dtype=float).sort_index()
+    out = pd.Series(counts, dtype=float).sort_index()
+    out.index = pd.DatetimeIndex(out.index).as_unit("ns")  # the panel's time unit on pandas 2 and 3
+    return out
 
 
 def test_panel_contract_coords_and_attrs(tiny_raw_dir, tiny_reference, build):
@@ -95,6 +97,7 @@ def test_regional_sums_equal_national_totals_from_raw_tables(tiny_raw_dir, tiny_
         raw_total = rows.assign(value=rows["value"].astype(float),
                                 time=[pd.Timestamp(place(p)) for p in rows["period"]]
                                 ).groupby(["time", "occupation"])["value"].sum()
+        raw_total.index = raw_total.index.set_levels(raw_total.index.levels[0].as_unit("ns"), level=0)
         got = national[measure].to_series().dropna().sort_index()
         pd.testing.assert_series_equal(got, raw_total.rename(measure), check_names=False)
     offers_total = national["job_offers"].sum("occupation", min_count=1).to_series()
