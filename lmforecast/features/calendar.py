@@ -75,7 +75,7 @@ def _daily_calendar(first_year: int, last_year: int, country: str, ramadan: bool
             f"code it supports (e.g. 'MA', 'FR', 'AU')") from None
     holiday_dates = pd.DatetimeIndex(sorted(pd.Timestamp(d) for d in calendar.keys()))
     is_holiday = days.isin(holiday_dates)
-    weekend = np.isin(days.dayofweek, sorted(calendar.weekend))
+    weekend = np.isin(days.day_of_week, sorted(calendar.weekend))
     frame = pd.DataFrame({
         "holidays": is_holiday.astype(float),
         "working_days": (~is_holiday & ~weekend).astype(float),
