@@ -19,9 +19,11 @@ import xarray as xr
 
 from lmforecast import panel as P
 
-__all__ = ["lag_features", "tension", "forward_fill", "panel_features", "normalize_exog_lags"]
+__all__ = ["lag_features", "tension", "forward_fill", "panel_features", "normalize_exog_lags", "WINDOW_STATS"]
 
 TENSION = "tension"
+#: rolling statistics :func:`lag_features` can compute per window
+WINDOW_STATS: tuple[str, ...] = ("mean", "std", "min", "max")
 
 
 def _check_positive_ints(name: str, values) -> tuple[int, ...]:
@@ -56,7 +58,8 @@ def forward_fill(y: np.ndarray) -> np.ndarray:
 def lag_features(y: np.ndarray, lags: Sequence[int] = (1, 2, 3, 6, 12),
                  windows: Sequence[int] = (3, 12), season_length: int = 12, *,
                  min_lag: int = 1, growth: bool = True,
-                 columns: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 columns: np.ndarray | None = None,
+                 stats: Sequence[str] = WINDOW_STATS) -> dict[str, np.ndarray]:
     """Lag, rolling-window, seasonal-lag and growth features of a target matrix.
 
     Parameters
@@ -69,6 +72,8 @@ def lag_features(y: np.ndarray, lags: Sequence[int] = (1, 2, 3, 6, 12),
         of horizon step ``h``).
     growth : add ``growth_{w}`` features.
     columns : time columns at which to compute the features (default: all ``0..time-1``).
+    stats : rolling statistics to compute per window, a subset of ``("mean", "std", "min",
+        "max")`` (default all four; ``growth`` needs ``"mean"``'s computation but not its column).
 
     Returns
     -------
@@ -103,6 +108,10 @@ def lag_features(y: np.ndarray, lags: Sequence[int] = (1, 2, 3, 6, 12),
         raise ValueError(f"season_length must be >= 1, got {season_length}")
     lags = tuple(L for L in _check_positive_ints("lags", lags) if L >= min_lag)
     windows = _check_positive_ints("windows", windows)
+    stats = tuple(stats)
+    unknown = sorted(set(stats) - set(WINDOW_STATS))
+    if unknown:
+        raise ValueError(f"stats must be among {WINDOW_STATS}, got {unknown}")
     n_series, n_time = y.shape
     cols = np.arange(n_time) if columns is None else np.asarray(columns, dtype=int)
     seasonal = None
@@ -127,20 +136,22 @@ def lag_features(y: np.ndarray, lags: Sequence[int] = (1, 2, 3, 6, 12),
             offsets = min_lag + np.arange(w)
             block = ypad[:, at[:, None] - offsets[None, :]]  # (series, cols, w)
             mean = np.nanmean(block, axis=2)
-            out[f"roll_mean_{w}"] = mean
-            out[f"roll_std_{w}"] = np.nanstd(block, axis=2, ddof=1) if w > 1 else np.full_like(mean, np.nan)
-            out[f"roll_min_{w}"] = np.nanmin(block, axis=2)
-            out[f"roll_max_{w}"] = np.nanmax(block, axis=2)
+            if "mean" in stats:
+                out[f"roll_mean_{w}"] = mean
+            if "std" in stats:
+                std = np.nanstd(block, axis=2, ddof=1) if w > 1 else np.full_like(mean, np.nan)
+                std[~np.isfinite(std)] = np.nan  # fewer than 2 observations: NaN, never inf
+                out[f"roll_std_{w}"] = std
+            if "min" in stats:
+                out[f"roll_min_{w}"] = np.nanmin(block, axis=2)
+            if "max" in stats:
+                out[f"roll_max_{w}"] = np.nanmax(block, axis=2)
             if growth:
                 past = ypad[:, at[:, None] - season_length - offsets[None, :]]
                 past_mean = np.nanmean(past, axis=2)
                 ok = (mean > 0) & (past_mean > 0)
                 out[f"growth_{w}"] = np.where(ok, np.log(np.where(ok, mean, 1.0) / np.where(ok, past_mean, 1.0)),
                                               np.nan)
-    # nanstd with fewer than 2 observations is NaN (and may come out as inf with ddof): make it NaN
-    for w in windows:
-        std = out[f"roll_std_{w}"]
-        std[~np.isfinite(std)] = np.nan
     return out
 
 

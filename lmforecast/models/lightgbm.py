@@ -12,6 +12,12 @@ Same features, target space and strategies as :class:`lmforecast.models.sklearn.
 
 Threads: ``num_threads=1`` by default. On a 2-core machine LightGBM with 2 threads ran about
 200x slower than with 1 when the other core was busy (thread contention on small data sets).
+
+Histogram layout: LightGBM builds histograms row-wise or column-wise; both give identical trees
+(checked: identical predictions) but not the same speed. Measured on the AU IVI design matrices
+(83k rows, 1 thread, 100-300 trees): row-wise was ~20 % faster with 9 features, column-wise ~13 %
+faster with 24. Fits use row-wise up to :data:`ROW_WISE_MAX_FEATURES` features, column-wise above
+(always forced, never LightGBM's timing-based auto choice, so runs stay deterministic).
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ from __future__ import annotations
 import lightgbm as lgb
 import numpy as np
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 
-from lmforecast.models.sklearn import SklearnForecaster
+from lmforecast.models.sklearn import WINDOW_FEATURES, SklearnForecaster
 
-__all__ = ["LightGBMForecaster"]
+__all__ = ["LightGBMForecaster", "ROW_WISE_MAX_FEATURES"]
+
+#: widest design matrix (number of features) fitted with row-wise histograms
+ROW_WISE_MAX_FEATURES = 16
 
 
 class LightGBMForecaster(SklearnForecaster):
@@ -39,7 +48,7 @@ class LightGBMForecaster(SklearnForecaster):
     seed : LightGBM seed (the only source of randomness).
     interval_method : ``"conformal"`` or ``"quantile"``.
     lags, windows, transform, scaler, calendar, exog_lags, strategy, n_windows_calibration,
-    calibration_step, relative, impute : as in :class:`~lmforecast.models.sklearn.SklearnForecaster`
+    calibration_step, relative, impute, window_stats : as in :class:`~lmforecast.models.sklearn.SklearnForecaster`
         (``impute`` defaults to off: LightGBM handles NaN).
 
     The region and occupation-major codes are passed to LightGBM as categorical features.
@@ -50,9 +59,10 @@ class LightGBMForecaster(SklearnForecaster):
                  calibration_step=None, relative=True, impute=False, n_estimators=300,
                  learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=1.0, subsample_freq=0,
                  colsample_bytree=1.0, reg_lambda=0.0, num_threads=1, verbose=-1, deterministic=True,
-                 seed=0, interval_method="conformal"):
+                 seed=0, interval_method="conformal", window_stats=WINDOW_FEATURES):
         self.lags = lags
         self.windows = windows
+        self.window_stats = window_stats
         self.transform = transform
         self.scaler = scaler
         self.calendar = calendar
@@ -90,7 +100,7 @@ class LightGBMForecaster(SklearnForecaster):
                       subsample=self.subsample, subsample_freq=self.subsample_freq,
                       colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda,
                       n_jobs=self.num_threads, verbose=self.verbose, deterministic=self.deterministic,
-                      random_state=self.seed, force_col_wise=True)
+                      random_state=self.seed)
         if quantile is not None:
             params.update(objective="quantile", alpha=float(quantile))
         est = lgb.LGBMRegressor(**params)
@@ -99,6 +109,9 @@ class LightGBMForecaster(SklearnForecaster):
         return est
 
     def _fit_regressor(self, est, X: np.ndarray, target: np.ndarray, categorical: list[int]):
+        row_wise = X.shape[1] <= ROW_WISE_MAX_FEATURES
+        booster = est[-1] if isinstance(est, Pipeline) else est
+        booster.set_params(force_row_wise=row_wise, force_col_wise=not row_wise)
         if self._impute_enabled():
             # a Pipeline(imputer, LGBMRegressor): categorical codes are plain numbers then
             return est.fit(X, target)

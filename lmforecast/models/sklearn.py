@@ -52,7 +52,7 @@ from lmforecast.intervals import ConformalCalibrator, default_step
 from lmforecast.models.base import FitContext, Forecaster
 from lmforecast.models.transforms import Chain, SeriesScaler, make_transform
 
-__all__ = ["SklearnForecaster", "clear_fit_cache"]
+__all__ = ["SklearnForecaster", "clear_fit_cache", "WINDOW_FEATURES"]
 
 _CALENDAR_COLUMNS = {
     12: ["month", "month_sin", "month_cos", "days", "holidays", "working_days", "ramadan_share", "eid_days"],
@@ -61,6 +61,8 @@ _CALENDAR_COLUMNS = {
     1: ["days", "holidays", "working_days", "ramadan_share", "eid_days"],
 }
 _RELATIVE_PREFIXES = ("lag_", "seasonal_lag", "roll_mean_", "roll_min_", "roll_max_")
+#: rolling features per window a global model can use (``window_stats``)
+WINDOW_FEATURES: tuple[str, ...] = ("mean", "std", "min", "max", "growth")
 
 
 class _NoTrainingRows(PanelError):
@@ -98,6 +100,9 @@ class SklearnForecaster(Forecaster):
     lags : target lags in periods. Lags not shorter than the training history are dropped.
     windows : rolling-window lengths (mean, std, min, max, growth). Windows not shorter than
         the history are dropped.
+    window_stats : which rolling features to build per window, a subset of ``("mean", "std",
+        "min", "max", "growth")`` (default all five); e.g. ``("mean",)`` gives the rolling means
+        only (the feature set of a plain mlforecast ``RollingMean`` setup).
     transform : target transform before scaling: ``"log1p"`` (needs values >= 0), ``None``,
         or any transform of :mod:`lmforecast.models.transforms`.
     scaler : per-series scaling: ``"seasonal_mae"``, ``"mean"``, ``"std"``, ``None`` or a
@@ -136,10 +141,11 @@ class SklearnForecaster(Forecaster):
     def __init__(self, regressor=None, lags=(1, 2, 3, 6, 12), windows=(3, 12), transform="log1p",
                  scaler="seasonal_mae", calendar=True, exog_lags=(), strategy="recursive",
                  n_windows_calibration=4, calibration_step=None, relative=True, impute=None,
-                 num_threads=1, random_state=0):
+                 num_threads=1, random_state=0, window_stats=WINDOW_FEATURES):
         self.regressor = regressor
         self.lags = lags
         self.windows = windows
+        self.window_stats = window_stats
         self.transform = transform
         self.scaler = scaler
         self.calendar = calendar
@@ -189,6 +195,8 @@ class SklearnForecaster(Forecaster):
             raise ValueError(f"strategy must be 'recursive' or 'direct', got {self.strategy!r}")
         if int(self.n_windows_calibration) < 1:
             raise ValueError(f"n_windows_calibration must be >= 1, got {self.n_windows_calibration}")
+        if isinstance(self.window_stats, str) or not set(self.window_stats) <= set(WINDOW_FEATURES):
+            raise ValueError(f"window_stats must be a subset of {WINDOW_FEATURES}, got {self.window_stats!r}")
 
     def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
         with threadpool_limits(self.num_threads):
@@ -347,11 +355,13 @@ class SklearnForecaster(Forecaster):
         ncol = len(columns)
         impute = self._impute_enabled()
         filled = forward_fill(u)
+        stats = tuple(s for s in WINDOW_FEATURES[:-1] if s in self.window_stats)
         feats = lag_features(filled if impute else u, core.lags, core.windows, core.season,
-                             min_lag=min_lag, growth=True, columns=columns)
+                             min_lag=min_lag, growth="growth" in self.window_stats, columns=columns,
+                             stats=stats)
         w0 = min(core.windows) if core.windows else 1
         anchor = lag_features(filled, (), (w0,), core.season, min_lag=min_lag, growth=False,
-                              columns=columns)[f"roll_mean_{w0}"]
+                              columns=columns, stats=("mean",))[f"roll_mean_{w0}"]
         names, blocks = [], []
         for name, values in feats.items():
             if self.relative and name.startswith(_RELATIVE_PREFIXES):

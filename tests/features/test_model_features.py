@@ -135,3 +135,18 @@ def test_panel_features_labelled_and_consistent_with_arrays():
 def test_panel_features_unknown_exog_names_the_variable():
     with pytest.raises(ValueError, match=r"exogenous variable 'graduates' is not in the panel"):
         panel_features(small_panel(), "job_offers", exog=["graduates"])
+
+
+def test_lag_features_stats_subset_matches_full_set():
+    rng = np.random.default_rng(5)
+    y = rng.uniform(1, 10, size=(3, 30))
+    y[1, 4] = np.nan
+    full = lag_features(y, lags=(1, 12), windows=(3, 12), season_length=12)
+    means = lag_features(y, lags=(1, 12), windows=(3, 12), season_length=12, stats=("mean",))
+    assert sorted(means) == ["growth_12", "growth_3", "lag_1", "lag_12", "roll_mean_12", "roll_mean_3"]
+    for name, values in means.items():
+        np.testing.assert_array_equal(values, full[name])
+    no_growth = lag_features(y, lags=(1,), windows=(3,), season_length=12, stats=("std",), growth=False)
+    assert sorted(no_growth) == ["lag_1", "roll_std_3", "seasonal_lag"]
+    with pytest.raises(ValueError, match=r"stats must be among \('mean', 'std', 'min', 'max'\), got \['median'\]"):
+        lag_features(y, stats=("mean", "median"))

@@ -163,3 +163,23 @@ def test_au_ivi_trend_forecast_beats_seasonal_naive():
     model_mae = np.nanmean(np.abs(forecast.sel(quantile=0.5).values - actual))
     naive_mae = np.nanmean(np.abs(naive - actual))
     assert model_mae < naive_mae, (model_mae, naive_mae)
+
+
+def test_histogram_layout_follows_width_and_does_not_change_forecasts(monkeypatch):
+    from lmforecast.models import lightgbm as lgbm_module
+
+    panel = synthetic_panel()
+    narrow = dict(lags=(1, 12), windows=(3,), window_stats=("mean",), calendar=False, relative=False,
+                  n_estimators=20)
+    model = LightGBMForecaster(**narrow).fit(panel, "job_offers")
+    assert model.model_.get_params()["force_row_wise"] is True
+    assert model.model_.get_params()["force_col_wise"] is False
+    wide = LightGBMForecaster(n_estimators=20).fit(panel, "job_offers")
+    assert len(wide.feature_names_) > lgbm_module.ROW_WISE_MAX_FEATURES
+    assert wide.model_.get_params()["force_col_wise"] is True
+    row_wise = model.predict(6, quantiles=(0.5,))
+    sk.clear_fit_cache()
+    monkeypatch.setattr(lgbm_module, "ROW_WISE_MAX_FEATURES", 0)
+    col_model = LightGBMForecaster(**narrow).fit(panel, "job_offers")
+    assert col_model.model_.get_params()["force_col_wise"] is True
+    xr.testing.assert_identical(col_model.predict(6, quantiles=(0.5,)), row_wise)

@@ -220,3 +220,14 @@ def test_bad_parameters_raise(panel):
         ridge(strategy="dirrect").fit(panel, TARGET)
     with pytest.raises(PanelError, match=r"exogenous variable 'graduates' \(exog_lags\) is not in the panel"):
         ridge(exog_lags={"graduates": 1}).fit(panel, TARGET)
+
+
+def test_window_stats_selects_rolling_features(panel):
+    model = ridge(lags=(1, 12), windows=(3, 12), window_stats=("mean",), calendar=False).fit(panel, TARGET)
+    rolling = [n for n in model.feature_names_ if n.startswith(("roll_", "growth_"))]
+    assert rolling == ["roll_mean_3", "roll_mean_12"]
+    full = ridge(lags=(1, 12), windows=(3,), calendar=False).fit(panel, TARGET)
+    assert [n for n in full.feature_names_ if n.startswith(("roll_", "growth_"))] == [
+        "roll_mean_3", "roll_std_3", "roll_min_3", "roll_max_3", "growth_3"]
+    with pytest.raises(ValueError, match=r"window_stats must be a subset of .*got \('median',\)"):
+        ridge(window_stats=("median",)).fit(panel, TARGET)

@@ -1,0 +1,115 @@
+"""Smoke test of benchmarks/bench_forecast.py: the quick-mode logic on a tiny synthetic panel.
+
+Runs in-process (no subprocesses), without the peers unless they are installed; no timing
+assertions -- only that every model is scored on the same cells with lmforecast's metrics and
+the results files are written.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lmforecast.backtest import RollingOriginSplitter, backtest
+from lmforecast.metrics import evaluate
+from lmforecast.models.baselines import Naive
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_forecast.py"
+SPLITTER = dict(horizon=6, step=6, n_windows=2)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_forecast", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_forecast"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_panel(bench):
+    return bench.synthetic_panel(n_regions=2, n_occupations=3, n_months=60, seed=1)
+
+
+def test_synthetic_panel_is_seeded_and_positive(bench):
+    a = bench.synthetic_panel(2, 3, 30, seed=4)
+    b = bench.synthetic_panel(2, 3, 30, seed=4)
+    np.testing.assert_array_equal(a["job_offers"].values, b["job_offers"].values)
+    assert a.sizes == {"time": 30, "region": 2, "occupation": 3}
+    assert (a["job_offers"].values > 0).all()
+
+
+def test_quick_run_scores_every_model_and_writes_results(bench, tiny_panel, tmp_path):
+    models = ["lmf_naive", "lmf_ridge", "lmf_lightgbm_mlf_features", "lmf_recommended"]
+    out = tmp_path / "bench_forecast_quick.json"
+    payload = bench.run(models, out, quick=True, isolate=False, panel=tiny_panel, splitter_params=SPLITTER)
+    saved = json.loads(out.read_text())
+    assert out.with_suffix(".md").read_text().startswith("# bench_forecast (quick)")
+    assert [r["model"] for r in saved["models"]] == models
+    assert saved["protocol"]["cutoffs"] == ["2014-12", "2015-06"]
+    for record in payload["models"]:
+        assert "error" not in record, record.get("error")
+        assert np.isfinite(record["mase"]) and record["mase"] > 0
+        assert 0.0 <= record["coverage_80"] <= 1.0
+        assert [f["cutoff"] for f in record["per_fold"]] == ["2014-12", "2015-06"]
+    # the benchmark's naive MASE is lmforecast.metrics on a plain backtest of the same folds
+    direct = backtest(Naive(), tiny_panel, "job_offers", RollingOriginSplitter(**SPLITTER),
+                      quantiles=(0.1, 0.5, 0.9), point_in_time=False, progress=False)
+    expected = evaluate(direct, metrics=["mase"])["value"].iloc[0]
+    naive = next(r for r in payload["models"] if r["model"] == "lmf_naive")
+    assert naive["mase"] == pytest.approx(round(float(expected), 4))
+
+
+def test_peer_cube_round_trip_and_missing_cells(bench, tiny_panel):
+    splitter = RollingOriginSplitter(**SPLITTER)
+    reference = bench._reference_cube(tiny_panel, splitter)
+    point = reference["forecast"]
+    frame = point.to_dataframe(name="value").reset_index()
+    wide = frame.pivot_table(index=["cutoff", "horizon", "region", "occupation"], columns="quantile",
+                             values="value").reset_index()
+    wide["ds"] = [pd.Timestamp(c) + pd.DateOffset(months=int(h)) for c, h in zip(wide["cutoff"], wide["horizon"])]
+    wide["unique_id"] = wide["region"] + "|" + wide["occupation"]
+    actual = reference["actual"].to_dataframe().reset_index()
+    wide = wide.merge(actual[["cutoff", "horizon", "region", "occupation", "actual"]],
+                      on=["cutoff", "horizon", "region", "occupation"])
+    cv = pd.DataFrame({"unique_id": wide["unique_id"], "ds": wide["ds"], "cutoff": wide["cutoff"],
+                       "y": wide["actual"], "Peer": wide[0.5], "Peer-lo-80": wide[0.1], "Peer-hi-80": wide[0.9]})
+    cube = bench.peer_cube(cv, "Peer", reference, "peer")
+    np.testing.assert_allclose(cube["forecast"].values, reference["forecast"].values)
+    with pytest.raises(ValueError, match=r"peer: 3 forecast cells missing"):
+        bench.peer_cube(cv.iloc[1:], "Peer", reference, "peer")
+    wrong = cv.assign(y=cv["y"] + 1.0)
+    with pytest.raises(ValueError, match="the peer's actual values differ"):
+        bench.peer_cube(wrong, "Peer", reference, "peer")
+
+
+def test_peers_forecast_like_lmforecast_naive(bench, tiny_panel):
+    if not bench.peer_available("statsforecast"):
+        pytest.skip("statsforecast (the 'bench' extra) is not installed: peers are optional")
+    ds, records, _ = bench.benchmark(tiny_panel, ["lmf_naive", "sf_naive"], SPLITTER, isolate=False,
+                                     log=lambda message: None)
+    np.testing.assert_allclose(ds["forecast"].sel(model="sf_naive", quantile=0.5).values,
+                               ds["forecast"].sel(model="lmf_naive", quantile=0.5).values, rtol=1e-6)
+    mase = {r["model"]: r["mase"] for r in records}
+    assert mase["sf_naive"] == pytest.approx(mase["lmf_naive"], rel=1e-4)
+
+
+def test_targets_report_unmet_targets_honestly(bench):
+    records = [
+        {"model": "lmf_recommended", "library": "lmforecast", "mase": 1.0, "coverage_80": 0.70, "wall_s": 50.0,
+         "cpu_s": 50.0},
+        {"model": "sf_autoets", "library": "statsforecast", "mase": 1.01, "coverage_80": 0.8, "wall_s": 40.0,
+         "cpu_s": 40.0},
+    ]
+    result = bench.targets(records)
+    assert result["mase_3pct_below_best_peer"]["met"] is False
+    assert result["mase_3pct_below_best_peer"]["threshold"] == pytest.approx(0.9797)
+    assert result["coverage_80_in_75_85"]["met"] is False
+    assert result["faster_than_autoets"]["met"] is False
