@@ -1,4 +1,3 @@
-import time
 from pathlib import Path
 
 import numpy as np
@@ -133,18 +132,6 @@ def test_same_input_same_codes():
     first = TitleCoder().code_many(titles)
     second = TitleCoder().code_many(titles.sample(frac=1.0, random_state=3)).reindex(titles.index)
     pd.testing.assert_series_equal(first, second)
-
-
-def test_code_many_throughput(coder):
-    rng = np.random.default_rng(7)
-    distinct = load_title_dictionary()["label"].sample(2000, random_state=7).to_numpy(dtype=object)
-    titles = pd.Series(distinct[rng.integers(0, len(distinct), 1_000_000)])
-    start = time.process_time()
-    coder.code_many(titles)
-    cpu_seconds = time.process_time() - start
-    rows_per_s = len(titles) / cpu_seconds
-    print(f"code_many: 1,000,000 rows, 2,000 distinct titles, {cpu_seconds:.2f} s CPU, {rows_per_s:,.0f} rows/s")
-    assert rows_per_s > 500_000
 
 
 def _decorated_titles() -> list[str]:
