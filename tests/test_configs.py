@@ -144,7 +144,7 @@ def test_misspelt_key_in_a_config_file_fails(tmp_path):
 
 
 def test_bad_model_argument_fails_at_instantiation():
-    cfg, _ = compose_cfg("run", ["+model.lerning_rate=0.1"])
+    cfg, _ = compose_cfg("run", ["model=lightgbm", "+model.lerning_rate=0.1"])
     with pytest.raises(Exception, match=re.escape("lmforecast.models.lightgbm.LightGBMForecaster")) as info:
         instantiate(cfg.model)
     assert "lerning_rate" in str(info.value)
