@@ -331,7 +331,12 @@ def _model_info(forecaster) -> dict:
 
 
 def _can_update(forecaster) -> bool:
-    return callable(getattr(forecaster, "update", None))
+    """Whether ``forecaster`` can be re-anchored with ``update(panel)`` instead of a refit.
+
+    True only when it declares ``supports_update = True`` and has a callable ``update`` (every
+    :class:`~lmforecast.models.base.Forecaster` has the method; most do not implement it).
+    """
+    return bool(getattr(forecaster, "supports_update", False)) and callable(getattr(forecaster, "update", None))
 
 
 def _run_chain(forecaster, target: str, chain: list[tuple[Fold, xr.Dataset]], quantiles, gap: int,
@@ -389,7 +394,8 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
     For each fold: cut the panel at the cutoff (point in time by default), ``sklearn.base.clone``
     the forecaster, fit it on the training part, predict ``gap + horizon`` periods and keep the
     last ``horizon``. ``refit_every = k > 1`` is honoured only by forecasters with an
-    ``update(panel)`` method (re-anchor at the new cutoff's data without re-estimating); a
+    ``update(panel)`` method and ``supports_update = True`` (re-anchor at the new cutoff's data
+    without re-estimating); a
     forecaster without it is refitted at every cutoff -- forecasting from a stale origin would
     not be an honest backtest -- and ``attrs["refit_policy"]`` says so. The ``refit`` variable
     records what happened at each cutoff.
@@ -487,7 +493,7 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
     ds[P.HORIZON].attrs = {"units": "periods after cutoff"}
     if int(splitter.refit_every) > 1:
         policy = (f"refit every {splitter.refit_every} cutoffs, update(panel) in between" if updatable else
-                  f"refit at every cutoff: {type(forecaster).__name__} has no update(panel) method, so "
+                  f"refit at every cutoff: {type(forecaster).__name__} does not support update(panel), so "
                   f"refit_every={splitter.refit_every} would mean forecasting from a stale origin")
     else:
         policy = "refit at every cutoff"

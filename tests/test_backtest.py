@@ -68,6 +68,8 @@ class LastValue(Forecaster):
 class UpdatingLastValue(LastValue):
     """LastValue with an ``update(panel)`` that re-anchors without a refit (counts its calls)."""
 
+    supports_update = True
+
     def update(self, panel):
         y = P.stack_series(panel[self.target_]).values
         self._fit_series(y, self.context_)
@@ -293,7 +295,7 @@ def test_refit_every_needs_update(panel):
     splitter = RollingOriginSplitter(horizon=1, initial=30, refit_every=2)
     plain = backtest(LastValue(), panel, "job_offers", splitter, progress=False)
     assert plain["refit"].values.all()
-    assert "has no update(panel) method" in plain.attrs["refit_policy"]
+    assert "does not support update(panel)" in plain.attrs["refit_policy"]
     updating = backtest(UpdatingLastValue(), panel, "job_offers", splitter, progress=False)
     np.testing.assert_array_equal(updating["refit"].values, [True, False, True, False, True, False])
     assert updating.attrs["refit_policy"] == "refit every 2 cutoffs, update(panel) in between"

@@ -12,6 +12,9 @@ speaks the panel contract:
 
 Subclasses implement only the 2-D core on stacked series (``series x time`` NumPy arrays):
 ``_fit_series(y, context)`` and ``_predict_series(horizon, quantiles) -> (series, horizon, q)``.
+Models that can be re-anchored at a later origin without re-estimating (``update(panel)``, used
+by backtests with ``refit_every > 1``) also implement ``_update_series(y, context)`` and set
+``supports_update = True``.
 """
 
 from __future__ import annotations
@@ -85,6 +88,21 @@ class Forecaster(BaseEstimator):
         P.validate(panel, require=(target,))
         if panel.sizes[P.TIME] < 2:
             raise PanelError(f"need at least 2 periods to fit, got {panel.sizes[P.TIME]}")
+        y, context, aggregation = self._stack_target(panel, target)
+        self.target_ = target
+        self.freq_ = panel.attrs["freq"]
+        self.time_index_ = context.time_index
+        self.series_index_ = context.series_index
+        self.aggregation_ = aggregation
+        self.template_ = panel[[target]].isel({P.TIME: slice(0, 0)})
+        self.nonnegative_ = context.nonnegative
+        self.context_ = context
+        self._fit_series(y, context)
+        return self
+
+    @staticmethod
+    def _stack_target(panel: xr.Dataset, target: str) -> tuple[np.ndarray, FitContext, str | None]:
+        """Target matrix ``(series, time)`` (target units), its :class:`FitContext`, its aggregation."""
         y = P.stack_series(panel[target]).values.astype(float)
         series_index = P.series_coords(panel)
         if P.OCCUPATION_MAJOR in panel.coords:
@@ -96,17 +114,77 @@ class Forecaster(BaseEstimator):
         aggregation = panel[target].attrs.get("aggregation", P.MEASURES.get(target, None) and P.MEASURES[target].aggregation)
         finite = y[np.isfinite(y)]
         nonnegative = bool(finite.size == 0 or finite.min() >= 0)
-        self.target_ = target
-        self.freq_ = panel.attrs["freq"]
-        self.time_index_ = panel.indexes[P.TIME]
-        self.series_index_ = series_index
-        self.aggregation_ = aggregation
-        self.template_ = panel[[target]].isel({P.TIME: slice(0, 0)})
-        self.nonnegative_ = nonnegative
-        context = FitContext(panel, target, self.time_index_, self.freq_, series_index,
+        context = FitContext(panel, target, panel.indexes[P.TIME], panel.attrs["freq"], series_index,
                              occupation_major, nonnegative)
-        self.context_ = context
-        self._fit_series(y, context)
+        return y, context, aggregation
+
+    #: whether :meth:`update` is implemented (subclasses that implement ``_update_series`` set it)
+    supports_update: bool = False
+
+    def update(self, panel: xr.Dataset):
+        """Re-anchor a fitted forecaster at the end of ``panel`` without re-estimating it; return ``self``.
+
+        ``panel`` is the history up to a new forecast origin (e.g. the next backtest cutoff): same
+        target variable, frequency, regions and occupations as in ``fit``, on the same time grid,
+        ending no earlier than the fitted data (it may start later: rolling windows). The stored
+        history, time index and context are replaced, so ``predict`` forecasts the periods after
+        the new last period; what "without re-estimating" keeps is up to the subclass hook
+        ``_update_series(y, context)`` (see each model's docstring). Only data in ``panel`` is
+        used, so an update at a cutoff is as leak-free as a fit at that cutoff.
+
+        Parameters
+        ----------
+        panel : panel Dataset (see :mod:`lmforecast.panel`) cut at the new forecast origin.
+
+        Raises
+        ------
+        NotImplementedError if the model has no update (``supports_update`` is False);
+        NotFittedError before ``fit``; PanelError naming what differs from the fitted panel.
+        On any error the forecaster is left as it was.
+        """
+        if not self.supports_update:
+            raise NotImplementedError(f"{type(self).__name__} has no update(panel): refit it with fit(panel, target)")
+        self._check_fitted()
+        target = self.target_
+        P.validate(panel)
+        if target not in panel.data_vars:
+            raise PanelError(f"update panel has no variable {target!r} (the fitted target); it has "
+                             f"{sorted(map(str, panel.data_vars))}")
+        freq = panel.attrs.get("freq")
+        if freq != self.freq_:
+            raise PanelError(f"update panel has freq {freq!r}, the model was fitted at freq {self.freq_!r}")
+        for dim in (P.REGION, P.OCCUPATION):
+            fitted = list(map(str, self.template_.indexes[dim]))
+            new = list(map(str, panel.indexes[dim]))
+            if new != fitted:
+                added = sorted(set(new) - set(fitted))
+                missing = sorted(set(fitted) - set(new))
+                raise PanelError(f"update panel {dim} labels differ from the fitted ones: added {added}, "
+                                 f"missing {missing}" + ("" if added or missing else " (order differs)"))
+        times = panel.indexes[P.TIME]
+        fitted_end = self.time_index_[-1]
+        if len(times) < 2:
+            raise PanelError(f"need at least 2 periods to update, got {len(times)}")
+        if times[-1] < fitted_end:
+            raise PanelError(f"update panel ends at {times[-1]:%Y-%m-%d}, before the fitted data's end "
+                             f"{fitted_end:%Y-%m-%d}; update only moves the forecast origin forward")
+        # same freq + P.validate (regular, anchored period starts) = on the fitted time grid
+        y, context, aggregation = self._stack_target(panel, target)
+        if not np.array_equal(np.asarray(context.occupation_major, dtype=str),
+                              np.asarray(self.context_.occupation_major, dtype=str)):
+            raise PanelError("update panel occupation_major coordinate differs from the fitted panel's")
+        backup = dict(self.__dict__)
+        try:
+            self.time_index_ = context.time_index
+            self.aggregation_ = aggregation
+            self.template_ = panel[[target]].isel({P.TIME: slice(0, 0)})
+            self.nonnegative_ = context.nonnegative
+            self.context_ = context
+            self._update_series(y, context)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(backup)
+            raise
         return self
 
     def _check_fitted(self) -> None:
@@ -177,3 +255,7 @@ class Forecaster(BaseEstimator):
 
     def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
+
+    def _update_series(self, y: np.ndarray, context: FitContext) -> None:
+        """Re-anchor on ``y (series, time)`` without re-estimating (models with ``supports_update``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no update(panel)")

@@ -4,7 +4,8 @@ All four are vectorised over series (NumPy), tolerate missing values (they use t
 *observed* values, so leading, trailing and internal NaN are fine; an all-NaN series gives NaN)
 and get their quantiles from :class:`lmforecast.intervals.ConformalCalibrator` on their own
 rolling-origin errors on the training data (cheap: these models refit instantly). Calibration
-runs at ``predict`` time for the requested horizon and is cached per horizon.
+runs at ``predict`` time for the requested horizon and is cached per horizon. ``update(panel)``
+(see :meth:`lmforecast.models.base.Forecaster.update`) is a refit on the new history.
 """
 
 from __future__ import annotations
@@ -116,9 +117,16 @@ def mean_point(y: np.ndarray, horizon: int, window: int | None = None) -> np.nda
 
 
 class _Baseline(Forecaster):
-    """Shared machinery: store the training matrix, calibrate quantiles per horizon."""
+    """Shared machinery: store the training matrix, calibrate quantiles per horizon.
+
+    ``update(panel)`` refits on the new history: a baseline's only "parameters" are the data,
+    so update and refit are the same thing (and give identical forecasts). The conformal
+    calibration is recomputed from the new history too; it uses only data up to the new
+    origin, so that is as leak-free as a refit.
+    """
 
     n_windows_calibration: int
+    supports_update = True
 
     def _point(self, y: np.ndarray, horizon: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
@@ -131,6 +139,9 @@ class _Baseline(Forecaster):
         self.season_length_ = context.season_length
         self.groups_ = np.asarray(context.occupation_major).astype(str)
         self.calibrators_: dict[int, ConformalCalibrator] = {}
+
+    def _update_series(self, y: np.ndarray, context: FitContext) -> None:
+        self._fit_series(y, context)
 
     def calibrator(self, horizon: int) -> ConformalCalibrator:
         """The fitted :class:`ConformalCalibrator` for ``horizon`` (computed once, then cached)."""

@@ -19,6 +19,7 @@ Members that forecast NaN for a series (e.g. nothing to fit) are left out for th
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -45,6 +46,9 @@ class Ensemble(Forecaster):
     ----------
     members_ : ``{name: fitted clone}``.
     weights_ : ndarray of normalised weights in member order.
+
+    ``update(panel)`` updates every fitted member (``supports_update`` is True only when every
+    member supports it); the weights are kept.
     """
 
     def __init__(self, members, method: str = "median", weights=None):
@@ -87,6 +91,20 @@ class Ensemble(Forecaster):
         self.weights_ = weights / weights.sum()
         self.members_ = {name: clone(member).fit(context.panel, context.target)
                          for name, member in named.items()}
+
+    @property
+    def supports_update(self) -> bool:
+        """True when every member can be updated (then ``update`` updates each of them)."""
+        try:
+            named = self._named_members()
+        except (TypeError, ValueError):
+            return False
+        return all(getattr(member, "supports_update", False) for member in named.values())
+
+    def _update_series(self, y: np.ndarray, context: FitContext) -> None:
+        # members are updated on copies first, so a failing member leaves the ensemble unchanged
+        updated = {name: copy.deepcopy(member).update(context.panel) for name, member in self.members_.items()}
+        self.members_ = updated
 
     def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
         stacked = np.stack([np.sort(np.asarray(m._predict_series(horizon, quantiles), dtype=float), axis=-1)

@@ -27,6 +27,18 @@ How a forecast is made (all in vectorised NumPy over every series at once):
 
 Exogenous variables in the recursive strategy: a lag reaching past the training data uses
 the variable's last observed value (persistence); the direct strategy never needs to.
+
+``update(panel)`` (backtests with ``refit_every > 1``) re-anchors a fitted model at a later
+origin without re-estimating anything: the fitted regressor(s) (``models_``), the lags/windows
+used and the per-series target transform and scaler fitted at the last refit are all kept
+(the scaler's statistics are treated as part of the fitted model, so the regressor keeps
+seeing inputs in the space it was trained in); the history that lag/rolling features, the
+anchor, calendar and exogenous features are built from is replaced by the new panel, so
+recursive and direct forecasts start right after its last period. Conformal intervals stay
+as of the last refit: the calibrator is computed (lazily, then cached) from the data of the
+last ``fit`` only, so the same refit gives the same interval widths whatever updates follow.
+Direct-step and quantile models first needed after an update are likewise fitted on the last
+refit's data.
 """
 
 from __future__ import annotations
@@ -135,7 +147,12 @@ class SklearnForecaster(Forecaster):
         ``predict`` on first use).
     model_ : the one-step model (``models_[0]``, or ``models_[1]`` for the direct strategy).
     calibrator_ : the fitted :class:`~lmforecast.intervals.ConformalCalibrator` (after a
-        ``predict`` with interval levels).
+        ``predict`` with interval levels), computed from the data of the last ``fit``.
+    fit_y_, fit_exog_, fit_time_index_ : the data of the last ``fit`` (``update`` leaves them;
+        ``y_`` and ``exog_raw_`` are the current history).
+
+    ``update(panel)`` re-anchors at a later origin keeping every fitted model (see the module
+    docstring).
     """
 
     def __init__(self, regressor=None, lags=(1, 2, 3, 6, 12), windows=(3, 12), transform="log1p",
@@ -211,6 +228,29 @@ class SklearnForecaster(Forecaster):
             raise ValueError(f"lags and windows must be >= 1, got lags={self.lags}, windows={self.windows}")
         self.lags_ = tuple(L for L in lags if L < y.shape[1])
         self.windows_ = tuple(w for w in windows if w < y.shape[1])
+        self._check_target(y, context)
+        # series-level codes and exogenous inputs, fixed for this fit
+        regions = np.asarray(context.series_index.get_level_values(P.REGION).astype(str))
+        self.region_code_ = pd.factorize(regions, sort=True)[0].astype(float)
+        self.major_code_ = pd.factorize(np.asarray(context.occupation_major).astype(str), sort=True)[0].astype(float)
+        self.exog_spec_ = normalize_exog_lags(self.exog_lags or None, 1)
+        self.exog_raw_ = self._exog_arrays(context)
+        self.country_ = str(context.panel.attrs.get("country", "MA") or "MA")
+        self.y_ = y
+        # the data of this (re)fit: calibration and lazily fitted models use it, also after update()
+        self.fit_y_ = y
+        self.fit_exog_ = self.exog_raw_
+        self.fit_time_index_ = context.time_index
+        self.calibration_ = None
+        calendar = self._calendar_matrix(context.time_index, 0)
+        self.core_ = self._fit_core(y, {k: v for k, v in self.exog_raw_.items()}, calendar,
+                                    horizon=1 if self.strategy == "direct" else None)
+        self.feature_names_ = self.core_.feature_names
+        self.models_ = self.core_.models
+        self.model_ = self.models_[0 if self.strategy == "recursive" else 1]
+
+    def _check_target(self, y: np.ndarray, context: FitContext) -> None:
+        """Raise PanelError naming the first negative value when the transform is ``log1p``."""
         if self.transform is not None and str(self.transform).lower() == "log1p":
             negative = np.argwhere(y < 0)
             if negative.size:
@@ -220,21 +260,25 @@ class SklearnForecaster(Forecaster):
                     f"target {context.target!r} has a negative value {float(y[s, t])!r} at region={region!r}, "
                     f"occupation={occupation!r}, time={context.time_index[t].date()}; transform='log1p' "
                     f"needs values >= 0 (use transform=None)")
-        # series-level codes and exogenous inputs, fixed for this fit
-        regions = np.asarray(context.series_index.get_level_values(P.REGION).astype(str))
-        self.region_code_ = pd.factorize(regions, sort=True)[0].astype(float)
-        self.major_code_ = pd.factorize(np.asarray(context.occupation_major).astype(str), sort=True)[0].astype(float)
-        self.exog_spec_ = normalize_exog_lags(self.exog_lags or None, 1)
-        self.exog_raw_ = self._exog_arrays(context)
-        self.country_ = str(context.panel.attrs.get("country", "MA") or "MA")
-        self.y_ = y
-        self.calibration_ = None
-        calendar = self._calendar_matrix(context.time_index, 0)
-        self.core_ = self._fit_core(y, {k: v for k, v in self.exog_raw_.items()}, calendar,
-                                    horizon=1 if self.strategy == "direct" else None)
-        self.feature_names_ = self.core_.feature_names
-        self.models_ = self.core_.models
-        self.model_ = self.models_[0 if self.strategy == "recursive" else 1]
+
+    # --- update ------------------------------------------------------------------------------
+    supports_update = True
+
+    def _update_series(self, y: np.ndarray, context: FitContext) -> None:
+        """Keep the fitted regressors and transforms; rebuild the feature history from ``y``.
+
+        ``y`` is the new target matrix ``(series, time)`` in target units; ``context`` the new
+        :class:`FitContext` (its panel supplies the exogenous variables).
+        """
+        with threadpool_limits(self.num_threads):
+            self._check_target(y, context)
+            refit = self.core_.fit_core or self.core_
+            self.exog_raw_ = self._exog_arrays(context)
+            self.y_ = y
+            self.core_ = _Core(chain=refit.chain, u=refit.chain.transform(y), y=y, n_time=y.shape[1],
+                               exog=dict(self.exog_raw_), calendar=self._calendar_matrix(context.time_index, 0),
+                               season=refit.season, lags=refit.lags, windows=refit.windows,
+                               models=refit.models, feature_names=refit.feature_names, fit_core=refit)
 
     def _exog_arrays(self, context: FitContext) -> dict[str, np.ndarray]:
         """Exogenous variables as (series, time) arrays in model space (log1p when >= 0)."""
@@ -286,7 +330,7 @@ class SklearnForecaster(Forecaster):
         digest = hashlib.sha1()
         params = sorted((k, repr(v)) for k, v in self.get_params(deep=False).items())
         cal_names, cal = calendar
-        for part in (type(self).__qualname__, params, self.freq_, str(self.time_index_[0]), y.shape,
+        for part in (type(self).__qualname__, params, self.freq_, str(self.fit_time_index_[0]), y.shape,
                      self.lags_, self.windows_, cal_names, sorted(exog)):
             digest.update(repr(part).encode())
         arrays = [y, cal[: y.shape[1]], self.region_code_, self.major_code_] + [exog[k] for k in sorted(exog)]
@@ -320,10 +364,10 @@ class SklearnForecaster(Forecaster):
         n_time = y.shape[1]
         chain = self._target_transform(season).fit(y)
         u = chain.transform(y)
-        core = _Core(chain=chain, u=u, n_time=n_time, exog=exog, calendar=calendar, season=season,
+        core = _Core(chain=chain, u=u, y=y, n_time=n_time, exog=exog, calendar=calendar, season=season,
                      lags=tuple(L for L in self.lags_ if L < n_time),
                      windows=tuple(w for w in self.windows_ if w < n_time),
-                     models={}, feature_names=None)
+                     models={}, feature_names=None, fit_core=None)
         steps = [1] if self.strategy == "recursive" else list(range(1, (horizon or 1) + 1))
         for h in steps:
             self._fit_step(core, h)
@@ -412,8 +456,8 @@ class SklearnForecaster(Forecaster):
             else:
                 key = h if quantile is None else (h, quantile)
                 min_lag = h
-            if key not in core.models:
-                self._fit_step(core, min_lag, quantile)
+            if key not in core.models:  # an updated core shares its models with the refit's core
+                self._fit_step(core.fit_core or core, min_lag, quantile)
             _, X, anchor = self._design(core, u_ext if self.strategy == "recursive" else u_ext[:, : n_time + h],
                                         col, min_lag)
             pred = core.models[key].predict(X).reshape(n_series)
@@ -421,10 +465,11 @@ class SklearnForecaster(Forecaster):
             out[:, h - 1] = value
             if self.strategy == "recursive" and point_path is None:
                 u_ext[:, n_time - 1 + h] = value
-        return core.chain.inverse_transform(out)
+        # an updated core continues its own history (differencing transforms need it)
+        return core.chain.inverse_transform(out, history=core.y if core.fit_core is not None else None)
 
     def _y_of(self, core: _Core) -> np.ndarray:
-        return self.y_[:, : core.n_time]
+        return core.y
 
     def _point(self, horizon: int) -> np.ndarray:
         if self.calendar:
@@ -436,14 +481,16 @@ class SklearnForecaster(Forecaster):
         if self.calibration_ is not None and self.calibration_[0] >= horizon:
             return self.calibration_[1]
         season = P.season_length(self.freq_)
-        calendar = self._calendar_matrix(self.time_index_, horizon)
+        # as of the last refit (unchanged by update): the data fit() saw
+        fit_y = self.fit_y_
+        calendar = self._calendar_matrix(self.fit_time_index_, horizon)
         # refits need some history, but short series (annual data) must still get intervals
         longest = max(max(self.lags_, default=1), max(self.windows_, default=1)) + 1
-        min_train = min(longest, max(2, self.y_.shape[1] // 2))
+        min_train = min(longest, max(2, fit_y.shape[1] // 2))
 
         def fit_predict(y_train: np.ndarray) -> np.ndarray:
             origin = y_train.shape[1]
-            exog = {k: v[:, :origin] for k, v in self.exog_raw_.items()}
+            exog = {k: v[:, :origin] for k, v in self.fit_exog_.items()}
             cal_names, cal = calendar
             try:
                 core = self._fit_core(y_train, exog, (cal_names, cal[: origin + horizon]),
@@ -455,12 +502,12 @@ class SklearnForecaster(Forecaster):
         step = self.calibration_step or default_step(horizon, season)
         calibrator = ConformalCalibrator(n_windows=int(self.n_windows_calibration), step=step)
         progress = _Progress(fit_predict, int(self.n_windows_calibration), type(self).__name__)
-        calibrator.calibrate(progress, self.y_, horizon, season, groups=self.context_.occupation_major,
+        calibrator.calibrate(progress, fit_y, horizon, season, groups=self.context_.occupation_major,
                              min_train=min_train)
         progress.close()
         if not np.isfinite(calibrator.errors_).any():
             raise PanelError(
-                f"cannot calibrate intervals for target {self.target_!r}: with {self.y_.shape[1]} periods no refit "
+                f"cannot calibrate intervals for target {self.target_!r}: with {fit_y.shape[1]} periods no refit "
                 f"at an origin {horizon} or more periods before the end (and after {min_train} periods) "
                 f"could be trained and scored; request quantiles=(0.5,) or use a shorter horizon")
         self.calibration_ = (horizon, calibrator)
