@@ -182,6 +182,7 @@ def test_offer_dates_after_today_are_accepted(tmp_path, tiny_reference, tiny_off
 BAD_OFFERS = [
     ("offer_id", 3, "o1", r"row 5, column 'offer_id': got 'o1', expected a unique offer_id \(same offer_id as row 2\)"),
     ("offer_id", 3, "", r"row 5, column 'offer_id': got '', expected a non-empty offer_id"),
+    ("offer_id", 3, " \t", r"row 5, column 'offer_id': got ' \\t', expected a non-empty offer_id"),
     ("posted_on", 2, "2023-02-30", r"row 4, column 'posted_on': got '2023-02-30', expected a date YYYY-MM-DD"),
     ("posted_on", 2, "10/02/2023", r"row 4, column 'posted_on': got '10/02/2023', expected a date YYYY-MM-DD"),
     ("title", 1, "", r"row 3, column 'title': got '', expected a non-empty title"),
@@ -299,4 +300,14 @@ def test_bad_offers_in_parquet_name_the_record(tmp_path, tiny_reference, tiny_of
                                                message):
     write_table(tmp_path, "offers", at(tiny_offers.copy(), 3, column, value), fmt="parquet")
     with pytest.raises(DataContractError, match=r"offers\.parquet, " + message):
+        load_offers(tmp_path, tiny_reference)
+
+
+def test_parquet_null_offer_id_is_named(tmp_path, tiny_reference, tiny_offers):
+    raw = tiny_offers.copy()
+    raw["offer_id"] = raw["offer_id"].astype(object)
+    raw.loc[raw.index[2], "offer_id"] = None
+    raw.to_parquet(tmp_path / "offers.parquet", index=False)
+    with pytest.raises(DataContractError, match=r"offers\.parquet, row 3, column 'offer_id': got None, "
+                                                r"expected a non-empty offer_id"):
         load_offers(tmp_path, tiny_reference)

@@ -155,7 +155,7 @@ def chain_heads(key: np.ndarray, day: np.ndarray, window_days: int | None) -> np
 
     Notes
     -----
-    Vectorised: ads are sorted by (key, day) once; each pass takes, per key, the earliest ad not
+    Vectorised: ads are sorted by (key, day) once (ties in file order); each pass takes, per key, the earliest ad not
     yet assigned as a chain head and assigns every ad within ``window_days`` of it, using
     ``diff`` on the sorted keys to find group starts. The number of passes is the largest number
     of chains of one key.
@@ -169,12 +169,25 @@ def chain_heads(key: np.ndarray, day: np.ndarray, window_days: int | None) -> np
     key = np.asarray(key, dtype=np.int64)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    day_span = int(day.max() - day.min()) + 1
+    day_min = int(day.min())
+    day_span = int(day.max()) - day_min + 1
     if int(key.max()) < 2**62 // day_span and key.min() >= 0:
-        order = np.argsort(key * day_span + (day - day.min()), kind="stable")  # ties: file order
+        key_day = key * day_span + (day - day_min)
+        order = np.argsort(key_day)  # unstable but vectorised (~3x faster than kind="stable") ...
+        key_day = key_day[order]
+        tie = key_day[1:] == key_day[:-1]
+        if tie.any():  # ... so equal (key, day) runs are put back in file order
+            in_tie = np.zeros(n, dtype=bool)
+            in_tie[1:] |= tie
+            in_tie[:-1] |= tie
+            pos = np.flatnonzero(in_tie)
+            rows = order[pos]
+            order[pos] = rows[np.lexsort((rows, key_day[pos]))]
+        k, d = key_day // day_span, key_day % day_span + day_min
+        del key_day, tie
     else:
         order = np.lexsort((day, key))
-    k, d = key[order], day[order]
+        k, d = key[order], day[order]
     head_sorted = np.zeros(n, dtype=bool)
     remaining = np.arange(n)
     while remaining.size:

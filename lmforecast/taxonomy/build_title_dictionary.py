@@ -11,7 +11,13 @@ occupation mapped to an ISCO-08 unit group) and the curated Moroccan list
 ESCO labels whose normalised key equals a held-out test title (fixture rows with
 ``source == esco_heldout``) are left out, so the accuracy test measures generalisation.
 Output columns: ``label, isco_code, lang, origin``. The gzip header carries no timestamp, so the
-same inputs give the same bytes.
+same inputs give the same bytes. It also writes ``data/title_dictionary_keys.json.gz``: the
+:func:`~lmforecast.taxonomy.titles.title_key` of every label with the fingerprint of the key code
+(:func:`~lmforecast.taxonomy.titles.title_key_version`), so that ``TitleCoder()`` does not
+recompute them at each start. After a change to the title normalisation, refresh that file alone
+(no ESCO data needed) with::
+
+    python -m lmforecast.taxonomy.build_title_dictionary --keys-only
 
 ``--select-heldout N`` instead prints N seeded, unambiguous ESCO alternative labels as fixture
 rows (used once to create the held-out part of the fixture).
@@ -29,7 +35,7 @@ import pandas as pd
 
 from lmforecast.io import atomic_path
 from lmforecast.taxonomy.occupations import leaf_for_isco
-from lmforecast.taxonomy.titles import title_key
+from lmforecast.taxonomy.titles import title_key, write_dictionary_keys
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -91,11 +97,18 @@ def select_heldout(esco_dir: Path, n: int, seed: int) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point (see module docstring); returns nothing."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("esco_dir", type=Path, help="folder holding ESCO occupations.csv")
+    parser.add_argument("esco_dir", type=Path, nargs="?", help="folder holding ESCO occupations.csv")
+    parser.add_argument("--keys-only", action="store_true",
+                        help="only recompute the stored title keys of the existing dictionary")
     parser.add_argument("--heldout", type=Path, help="labelled fixture CSV (title, expected_code, source)")
     parser.add_argument("--select-heldout", type=int, default=0, metavar="N")
     parser.add_argument("--seed", type=int, default=20240306)
     args = parser.parse_args(argv)
+    if args.keys_only:
+        print(f"title keys -> {write_dictionary_keys()}")
+        return
+    if args.esco_dir is None:
+        parser.error("esco_dir is required unless --keys-only")
     if args.select_heldout:
         select_heldout(args.esco_dir, args.select_heldout, args.seed).to_csv(sys.stdout, index=False)
         return
@@ -108,8 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     payload = gzip.compress(dictionary.to_csv(index=False).encode("utf-8"), mtime=0)
     with atomic_path(destination) as tmp:
         tmp.write_bytes(payload)  # no file name, no timestamp in the gzip header
+    keys_path = write_dictionary_keys()
     print(f"{len(dictionary)} labels ({(dictionary['origin'] == 'curated').sum()} curated), "
-          f"{len(heldout)} held-out titles excluded -> {destination}")
+          f"{len(heldout)} held-out titles excluded -> {destination}; title keys -> {keys_path}")
 
 
 if __name__ == "__main__":

@@ -20,9 +20,16 @@ Method (each step only runs for titles the previous one left uncoded):
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import inspect
+import json
 import re
+import unicodedata
+import warnings
 from collections import Counter, defaultdict
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -208,7 +215,111 @@ def load_title_dictionary() -> pd.DataFrame:
     DataFrame with columns ``label`` (title as written), ``isco_code`` (ISCO-08 unit group,
     4 digits), ``lang`` (``en``/``fr``), ``origin`` (``esco`` or ``curated``).
     """
-    return pd.read_csv(data_path("title_dictionary.csv.gz"), dtype=str, keep_default_na=False)
+    return pd.read_csv(data_path(DICTIONARY_FILE), dtype=str, keep_default_na=False)
+
+
+DICTIONARY_FILE = "title_dictionary.csv.gz"
+KEYS_FILE = "title_dictionary_keys.json.gz"
+_REGION_TABLES = ("ma_regions.csv", "ma_regions_1997.csv", "ma_provinces_2014.csv", "ma_region_aliases.csv")
+
+
+@lru_cache(maxsize=1)
+def title_key_version() -> str:
+    """Fingerprint of everything :func:`title_key` depends on (for the stored dictionary keys).
+
+    sha256 of: the source of the normalisation functions of this module (:func:`title_tokens`,
+    :func:`title_key`, ``_stem``, ``_is_location``, ``_location_normalizer``) and its patterns and
+    word lists, the whole source of ``taxonomy/_text.py`` (folding) and ``taxonomy/regions.py``
+    (the location check), the Moroccan region tables the location check reads, and the Unicode
+    database version. Any change to one of them changes the fingerprint.
+
+    Returns
+    -------
+    str : 64 hexadecimal characters.
+    """
+    from lmforecast.taxonomy import _text, regions
+
+    digest = hashlib.sha256()
+    for func in (_stem, _location_normalizer, _is_location, title_tokens, title_key):
+        digest.update(inspect.getsource(func).encode("utf-8"))
+    constants = (_GENDER.pattern, _GENDER.flags, [(p.pattern, p.flags, r) for p, r in _TECH],
+                 _SEPARATORS.pattern, _PAREN.pattern, sorted(_DROP_TOKENS), sorted(_STOP_TOKENS))
+    digest.update(repr(constants).encode("utf-8"))
+    for module in (_text, regions):
+        digest.update(Path(module.__file__).read_bytes())
+    for name in _REGION_TABLES:
+        digest.update(data_path(name).read_bytes())
+    digest.update(unicodedata.unidata_version.encode("ascii"))
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_dictionary_keys(path: Path | None = None) -> Path:
+    """Compute :func:`title_key` of every dictionary label and store them (run at build time).
+
+    Parameters
+    ----------
+    path : destination (default ``taxonomy/data/title_dictionary_keys.json.gz``).
+
+    Returns
+    -------
+    Path written (atomically; gzip without timestamp, so the same inputs give the same bytes):
+    JSON ``{"key_version", "dictionary_sha256", "keys"}`` with one key per dictionary row, in order.
+    """
+    from lmforecast.io import atomic_path
+
+    path = data_path(KEYS_FILE) if path is None else Path(path)
+    labels = pd.read_csv(data_path(DICTIONARY_FILE), dtype=str, keep_default_na=False)["label"]
+    payload = {"key_version": title_key_version(),
+               "dictionary_sha256": _file_sha256(data_path(DICTIONARY_FILE)),
+               "keys": [title_key(label) for label in labels]}
+    data = gzip.compress(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                         mtime=0)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def dictionary_keys(path: Path | None = None) -> list[str]:
+    """:func:`title_key` of every dictionary label, in dictionary order.
+
+    Read from the file :func:`write_dictionary_keys` stored at build time when its
+    ``key_version`` equals :func:`title_key_version` and its ``dictionary_sha256`` the current
+    dictionary; otherwise (file missing, stale or for another dictionary) a ``UserWarning`` says
+    why and the keys are recomputed (~2 s; rebuild the file with
+    ``python -m lmforecast.taxonomy.build_title_dictionary --keys-only``). Both give the same keys.
+
+    Parameters
+    ----------
+    path : stored keys (default ``taxonomy/data/title_dictionary_keys.json.gz``).
+
+    Returns
+    -------
+    list of str, one key per row of :func:`load_title_dictionary`.
+    """
+    path = data_path(KEYS_FILE) if path is None else Path(path)
+    labels = load_title_dictionary()["label"]
+    reason = None
+    try:
+        stored = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        stored, reason = None, f"cannot be read ({type(exc).__name__}: {exc})"
+    if stored is not None:
+        if stored.get("key_version") != title_key_version():
+            reason = "was computed by another version of the title normalisation (key_version differs)"
+        elif stored.get("dictionary_sha256") != _file_sha256(data_path(DICTIONARY_FILE)):
+            reason = f"was computed for another {DICTIONARY_FILE} (dictionary_sha256 differs)"
+        elif not isinstance(stored.get("keys"), list) or len(stored["keys"]) != len(labels):
+            reason = f"holds {len(stored.get('keys') or [])} keys for {len(labels)} dictionary labels"
+        else:
+            return stored["keys"]
+    warnings.warn(f"stored title keys {path} {reason}: recomputing them (~2 s per TitleCoder start); "
+                  "rebuild with `python -m lmforecast.taxonomy.build_title_dictionary --keys-only`",
+                  UserWarning, stacklevel=2)
+    return [title_key(label) for label in labels]
 
 
 @lru_cache(maxsize=1)
@@ -261,10 +372,8 @@ class TitleCoder:
         dictionary = load_title_dictionary()
         votes: dict[str, dict[str, Counter]] = defaultdict(lambda: {"curated": Counter(),
                                                                     "esco": Counter()})
-        for label, isco_code, origin in zip(dictionary["label"], dictionary["isco_code"],
-                                            dictionary["origin"]):
+        for key, isco_code, origin in zip(dictionary_keys(), dictionary["isco_code"], dictionary["origin"]):
             leaf = self._leaf(isco_code)
-            key = title_key(label)
             if leaf is None or not key:
                 continue
             votes[key][origin][leaf] += 1

@@ -103,6 +103,18 @@ def test_chain_heads_matches_row_by_row_reference(seed):
     np.testing.assert_array_equal(chain_heads(key, day, 30), naive_heads(key, day, 30))
 
 
+@pytest.mark.parametrize("offset", [2**45, 2**61, -5])  # argsort + tie fix, lexsort, lexsort
+def test_chain_heads_same_on_every_sort_path(offset):
+    # keys that fit with the day in one int64 take the unstable sort (ties, frequent here, put back
+    # in file order); keys too large or negative take lexsort: same heads either way
+    rng = np.random.default_rng(7)
+    key = rng.integers(0, 40, 3000)
+    day = rng.integers(-50, 400, 3000)
+    expected = naive_heads(key, day, 30)
+    np.testing.assert_array_equal(chain_heads(key, day, 30), expected)
+    np.testing.assert_array_equal(chain_heads(key + offset, day, 30), expected)
+
+
 def test_window_none_counts_every_ad(count, offers):
     result = count(offers, dedup_window_days=None)
     assert float(result.counts.sum()) == 10 and result.report["reposts_removed"] == 0

@@ -175,3 +175,81 @@ def test_code_many_equals_code_on_decorated_titles(coder):
     titles = pd.Series(_decorated_titles()[:4000])
     expected = [coder.code(t) for t in titles]
     assert coder.code_many(titles).tolist() == expected
+
+
+# -- stored dictionary keys (title_dictionary_keys.json.gz) --------------------------------------
+
+
+def test_stored_dictionary_keys_equal_fresh_keys():
+    # the shipped keys must be exactly what title_key gives today, label by label
+    import warnings
+
+    from lmforecast.taxonomy.titles import dictionary_keys, title_key
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a stale or missing file would warn and recompute: fail instead
+        stored = dictionary_keys()
+    labels = load_title_dictionary()["label"]
+    assert len(stored) == len(labels)
+    fresh = [title_key(label) for label in labels]
+    mismatched = [(lab, s, f) for lab, s, f in zip(labels, stored, fresh) if s != f]
+    assert mismatched == []
+
+
+def _rewrite_keys(path, **changes):
+    import gzip
+    import json
+
+    from lmforecast.taxonomy._tables import data_path
+    from lmforecast.taxonomy.titles import KEYS_FILE
+
+    payload = json.loads(gzip.decompress(data_path(KEYS_FILE).read_bytes()))
+    payload.update(changes)
+    path.write_bytes(gzip.compress(json.dumps(payload).encode("utf-8")))
+    return payload
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"key_version": "0" * 64}, "another version of the title normalisation"),
+    ({"dictionary_sha256": "0" * 64}, "another title_dictionary.csv.gz"),
+    ({"keys": ["developpeur"]}, r"holds 1 keys for \d+ dictionary labels"),
+])
+def test_stale_stored_keys_warn_and_are_recomputed(tmp_path, changes, reason):
+    from lmforecast.taxonomy.titles import dictionary_keys
+
+    path = tmp_path / "keys.json.gz"
+    payload = _rewrite_keys(path)
+    good = payload["keys"]
+    _rewrite_keys(path, **changes)
+    with pytest.warns(UserWarning, match=f"{reason}.*recomputing.*--keys-only"):
+        recomputed = dictionary_keys(path)
+    assert recomputed == good
+
+
+def test_missing_stored_keys_warn_and_are_recomputed(tmp_path):
+    from lmforecast.taxonomy.titles import dictionary_keys
+
+    with pytest.warns(UserWarning, match=r"cannot be read \(FileNotFoundError.*recomputing"):
+        recomputed = dictionary_keys(tmp_path / "absent.json.gz")
+    assert recomputed == dictionary_keys()
+
+
+def test_key_version_tracks_the_normalisation(monkeypatch):
+    from lmforecast.taxonomy import titles
+
+    before = titles.title_key_version()
+    assert len(before) == 64
+    titles.title_key_version.cache_clear()
+    monkeypatch.setattr(titles, "_DROP_TOKENS", titles._DROP_TOKENS | {"manager"})
+    try:
+        assert titles.title_key_version() != before
+    finally:
+        titles.title_key_version.cache_clear()
+
+
+def test_write_dictionary_keys_is_deterministic(tmp_path):
+    from lmforecast.taxonomy._tables import data_path
+    from lmforecast.taxonomy.titles import KEYS_FILE, write_dictionary_keys
+
+    written = write_dictionary_keys(tmp_path / "keys.json.gz")
+    assert written.read_bytes() == data_path(KEYS_FILE).read_bytes()
