@@ -7,7 +7,8 @@ aggregated to calendar years according to its ``aggregation`` attr: ``flow`` mea
 over the periods of the year, ``stock`` measures averaged. Then
 
 * ``gap = demand - supply`` (positive: more openings than candidates, a shortage),
-* ``gap_ratio = gap / demand`` (unitless; NaN where demand is 0 or missing),
+* ``gap_ratio = gap / demand`` (unitless; NaN where demand is missing or below
+  ``min_demand_for_ratio``, default 1 unit, where a ratio would only amplify noise),
 * when both sides come as sample paths, the gap quantiles are taken path by path
   (``gap_q10``, ``gap_q50``, ``gap_q90``), so the interval reflects joint uncertainty.
 
@@ -110,7 +111,8 @@ def annual(array: xr.DataArray, aggregation: str, freq: str, years: Sequence[int
 def projected_gap(demand: xr.DataArray, supply: xr.DataArray, freq: str | None = None,
                   years: Sequence[int] | None = None, *, demand_paths: xr.DataArray | None = None,
                   supply_paths: xr.DataArray | None = None, quantiles: Iterable[float] = GAP_QUANTILES,
-                  demand_aggregation: str | None = None, supply_aggregation: str | None = None) -> xr.Dataset:
+                  demand_aggregation: str | None = None, supply_aggregation: str | None = None,
+                  min_demand_for_ratio: float = 1.0) -> xr.Dataset:
     """Annual projected gap between a demand and a supply forecast.
 
     Parameters
@@ -124,6 +126,7 @@ def projected_gap(demand: xr.DataArray, supply: xr.DataArray, freq: str | None =
         quantiles when ``demand``/``supply`` are point forecasts.
     quantiles : gap quantile levels computed from the paths.
     demand_aggregation, supply_aggregation : ``"flow"``/``"stock"``, overriding the attrs.
+    min_demand_for_ratio : ``gap_ratio`` is NaN where annual demand is below this (demand units).
 
     Returns
     -------
@@ -165,7 +168,7 @@ def projected_gap(demand: xr.DataArray, supply: xr.DataArray, freq: str | None =
         "demand": demand_y.reset_coords(drop=True),
         "supply": supply_y.reset_coords(drop=True),
         "gap": gap.reset_coords(drop=True),
-        "gap_ratio": (gap / demand_y.where(demand_y != 0)).reset_coords(drop=True),
+        "gap_ratio": (gap / demand_y.where(demand_y >= max(float(min_demand_for_ratio), 1e-12))).reset_coords(drop=True),
     })
     if demand_paths_y is not None and supply_paths_y is not None:
         levels = sorted(float(q) for q in quantiles)

@@ -74,6 +74,16 @@ def test_projected_gap_point_forecasts():
     assert gap.attrs["demand_measure"] == "vacancies" and gap.attrs["supply_measure"] == "jobseekers"
 
 
+def test_gap_ratio_is_masked_where_demand_is_negligible():
+    demand = forecast(np.full((12, 2, 3), 0.02))
+    supply = forecast(np.full((12, 2, 3), 40.0), name="jobseekers")
+    gap = R.projected_gap(demand, supply, freq="MS", years=[2026])
+    np.testing.assert_allclose(gap["gap"], 0.02 - 40.0)
+    assert bool(gap["gap_ratio"].isnull().all())
+    lenient = R.projected_gap(demand, supply, freq="MS", years=[2026], min_demand_for_ratio=0.01)
+    np.testing.assert_allclose(lenient["gap_ratio"], (0.02 - 40.0) / 0.02)
+
+
 def test_projected_gap_uses_median_of_quantile_forecast():
     base = monthly_ramp(12)
     demand = forecast(np.stack([base - 5, base, base + 5], axis=-1), extra=("quantile", [0.1, 0.5, 0.9]))
