@@ -51,6 +51,27 @@ def file_row(position: int) -> int:
     return int(position) + 2
 
 
+def check_rows(frame: pd.DataFrame, column: str, path: str | os.PathLike, ok, expected: str, *,
+               value=None, hint: str | None = None) -> None:
+    """Raise on the first row where ``ok`` is False (returns nothing).
+
+    Parameters
+    ----------
+    frame, column, path : the table, the column at fault and the file it came from.
+    ok : bool per row. expected : what a good value is.
+    value : values to report instead of ``frame[column]`` (e.g. a computed sum); hint : extra text.
+
+    Raises
+    ------
+    DataContractError naming ``path``, ``column``, the file row (header = 1) and the value.
+    """
+    bad = np.flatnonzero(~np.asarray(ok, dtype=bool))
+    if bad.size:
+        i = int(bad[0])
+        shown = frame[column].iloc[i] if value is None else np.asarray(value)[i]
+        raise DataContractError(path, column, file_row(i), shown, expected, hint=hint)
+
+
 def check_text_column(frame: pd.DataFrame, column: str, path: str | os.PathLike, *,
                       unique: bool = False, allow_empty: bool = False,
                       forbidden: tuple[str, ...] = ()) -> None:
