@@ -37,7 +37,7 @@ _LAZY = {
     "default_forecaster": ("lmforecast.models.recommended", "default_forecaster"),
 }
 _SUBMODULES = {"panel", "models", "features", "taxonomy", "datasets", "backtest", "metrics", "report",
-               "tracking", "reconcile", "intervals", "contract", "build", "io", "errors"}
+               "tracking", "reconcile", "uncertainty", "contract", "build", "io", "errors"}
 
 __all__ = ["__version__", *_LAZY, *sorted(_SUBMODULES)]
 

@@ -48,7 +48,6 @@ from sklearn.base import clone
 
 from lmforecast import panel as P
 from lmforecast.errors import PanelError
-from lmforecast.intervals import rolling_origin_errors
 from lmforecast.models.base import FitContext, Forecaster
 
 __all__ = ["summing_matrix", "reconcile", "shrink_covariance", "aggregate_panel", "Reconciled",
@@ -296,52 +295,65 @@ def aggregate_panel(panel: xr.Dataset, target: str) -> tuple[xr.Dataset, scipy.s
 class Reconciled(Forecaster):
     """Forecast every hierarchy level with ``model`` and reconcile to coherent bottom forecasts.
 
-    ``fit`` builds :func:`aggregate_panel`, fits a clone of ``model`` on it and, for
-    ``mint_shrink``, collects one-step-ahead residuals of every level from ``residual_windows``
-    refits at the last origins of the training data (``residual_windows`` extra fits of
-    ``model``: cheap for baselines, costly for Prophet). ``predict`` reconciles the point
-    forecasts (0.5 quantile) of each horizon step and **shifts every quantile of a bottom series
-    by the same amount as its point**, so interval widths are the base model's. Bottom series
-    with no observation are left out of the hierarchy and forecast NaN.
+    ``fit`` builds :func:`aggregate_panel`, fits a clone of ``model`` (point forecasts) on it and,
+    for ``mint_shrink``, collects one-step-ahead residuals of every level from
+    ``residual_windows`` refits at the last origins of the training data (``residual_windows``
+    extra fits of ``model``: cheap for baselines, costly for Prophet). The point forecast is the
+    reconciled bottom level. Intervals and sample paths come from the uncertainty layer,
+    calibrated on the reconciled forecasts' own errors; :meth:`predict_all_levels` gives every
+    level, its quantiles computed from the bottom series' joint sample paths summed up the
+    hierarchy (so an aggregate's interval is the interval of the sum). Bottom series with no
+    observation are left out of the hierarchy and forecast NaN.
 
     Parameters
     ----------
     model : forecaster for every level (cloned).
     method : ``"mint_shrink"``, ``"ols"`` or ``"bottom_up"``.
     residual_windows : one-step residuals per series for ``W`` (``mint_shrink`` only).
+    uncertainty : the uncertainty layer (see :class:`~lmforecast.models.base.Forecaster`).
 
     Attributes
     ----------
     model_ : the fitted clone; ``S_``, ``labels_`` : hierarchy of the observed series;
-    residuals_ : ``(n_total, residual_windows)``.
+    residuals_ : ``(n_total, residual_windows)``; levels_template_ : labels of every level.
     """
 
-    def __init__(self, model: Forecaster, method: str = "mint_shrink", residual_windows: int = 12):
+    def __init__(self, model: Forecaster, method: str = "mint_shrink", residual_windows: int = 12,
+                 uncertainty=None):
         self.model = model
         self.method = method
         self.residual_windows = residual_windows
+        self.uncertainty = uncertainty
 
     def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        panel = context.panel
         self.active_ = np.isfinite(y).any(axis=1)
         if not self.active_.any():
             raise PanelError(f"{context.target} has no observation to reconcile")
-        self.aggregated_, self.S_, self.labels_ = aggregate_panel(panel, context.target)
-        self.model_ = clone(self.model).fit(self.aggregated_, context.target)
+        aggregated, self.S_, self.labels_ = aggregate_panel(context.panel, context.target)
+        self.levels_template_ = aggregated[[context.target]].isel({P.TIME: slice(0, 0)})
+        self.model_ = clone(self.model)._fit_point(aggregated, context.target)
         self.residuals_ = None
         if self.method == "mint_shrink":
-            y_all = self._stack(self.aggregated_[context.target])
+            self.residuals_ = self._one_step_residuals(aggregated, context.target)
 
-            def fit_predict(y_train: np.ndarray) -> np.ndarray:
-                cut = self.aggregated_.isel({P.TIME: slice(0, y_train.shape[1])})
-                forecast = clone(self.model).fit(cut, context.target).predict(1, (0.5,))
-                return self._stack(forecast.sel({P.QUANTILE: 0.5}))
+    def _one_step_residuals(self, aggregated: xr.Dataset, target: str) -> np.ndarray:
+        """One-step errors ``(n_total, windows)`` of refits at the last ``residual_windows`` origins."""
+        y_all = self._stack(aggregated[target])
+        n_time = y_all.shape[1]
+        origins = [n for n in range(n_time - int(self.residual_windows), n_time) if n >= 2]
+        out = np.full((y_all.shape[0], len(origins)), np.nan)
+        for w, origin in enumerate(origins):
+            refit = clone(self.model)._fit_point(aggregated.isel({P.TIME: slice(0, origin)}), target)
+            forecast = refit._predict_point_checked(1)[:, 0]
+            out[:, w] = y_all[:, origin] - self._rows_of(refit, forecast)
+        return out
 
-            errors = rolling_origin_errors(fit_predict, y_all, 1, int(self.residual_windows), 1,
-                                           min_train=2)
-            self.residuals_ = errors[:, :, 0]
+    def _rows_of(self, model: Forecaster, values: np.ndarray) -> np.ndarray:
+        """Rows of a per-series array of ``model`` (aggregated panel order) in ``labels_`` order."""
+        keys = pd.MultiIndex.from_arrays([self.labels_.get_level_values(1), self.labels_.get_level_values(2)])
+        return np.asarray(values)[model.series_index_.get_indexer(keys)]
 
     def _stack(self, array: xr.DataArray) -> np.ndarray:
         """Values of an aggregated-panel array in ``labels_`` row order: ``(n_total, time)``."""
@@ -350,58 +362,59 @@ class Reconciled(Forecaster):
         positions = stacked.indexes[P.SERIES].get_indexer(keys)
         return stacked.values[positions]
 
-    def _reconcile_levels(self, horizon: int, quantiles: tuple[float, ...]):
-        """Coherent forecasts of every used row: (row mask over ``labels_``, ``(rows, h, q)``)."""
-        base = self.model_.predict(horizon, quantiles)                       # time, region, occ, q
-        mid = list(base[P.QUANTILE].values).index(0.5)
-        stacked = np.stack([self._stack(base.isel({P.QUANTILE: j})) for j in range(len(quantiles))], axis=-1)
+    def _hierarchy(self):
+        """(row mask over ``labels_``, summing matrix of the used rows over active bottom series)."""
         n_bottom = self.S_.shape[1]
         S = self.S_[:, self.active_]
         rows = np.ones(S.shape[0], dtype=bool)
         rows[-n_bottom:] = self.active_
         rows &= np.asarray(S.sum(axis=1)).ravel() > 0                       # aggregates of nothing
-        S = S[rows]
-        residuals = self.residuals_[rows] if self.residuals_ is not None else None
-        point = stacked[rows][:, :, mid]
-        bottom = reconcile(point, S, self.method, residuals=residuals, nonnegative=self.nonnegative_,
-                           labels=self.labels_[rows])
-        coherent = S @ bottom                                                # (rows, h)
-        levels = stacked[rows] + (coherent - point)[:, :, None]
-        levels[:, :, mid] = coherent
-        return rows, levels
+        return rows, S[rows]
 
-    def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
-        _, levels = self._reconcile_levels(horizon, quantiles)
-        n_bottom = self.S_.shape[1]
-        out = np.full((n_bottom, horizon, len(quantiles)), np.nan)
-        out[self.active_] = levels[-int(self.active_.sum()):]
+    def _predict_point(self, horizon: int) -> np.ndarray:
+        base = self._rows_of(self.model_, self.model_._predict_point_checked(horizon))   # (n_total, h)
+        rows, S = self._hierarchy()
+        residuals = self.residuals_[rows] if self.residuals_ is not None else None
+        bottom = reconcile(base[rows], S, self.method, residuals=residuals, nonnegative=self.nonnegative_,
+                           labels=self.labels_[rows])
+        out = np.full((self.S_.shape[1], horizon), np.nan)
+        out[self.active_] = bottom
         return out
 
-    def predict_all_levels(self, horizon: int, quantiles=(0.1, 0.5, 0.9)) -> xr.DataArray:
+    def predict_all_levels(self, horizon: int, quantiles=(0.1, 0.5, 0.9), n_paths: int = 500,
+                           seed: int = 0) -> xr.DataArray:
         """Coherent forecasts of every level on the aggregated panel's labels.
 
         Returns
         -------
         DataArray ``(time, region, occupation, quantile)`` with regions ``+ national`` and
         occupations ``+ major:<g> + total`` (see :func:`aggregate_panel`), target units. The 0.5
-        quantile of each aggregate is exactly the sum of its bottom series' 0.5 quantiles; other
-        quantiles are the base model's, shifted with the point (they are not sums).
+        quantile of each aggregate is the sum of its bottom series' points; the other quantiles
+        are those of the sums of ``n_paths`` joint sample paths of the bottom series.
         """
         from lmforecast.models.base import check_quantiles
 
         self._check_fitted()
         levels_q = check_quantiles(quantiles)
-        rows, levels = self._reconcile_levels(int(horizon), levels_q)
-        if self.nonnegative_:
-            levels = np.clip(levels, 0.0, None)
-        levels = np.sort(levels, axis=-1)
-        full = np.full((len(self.labels_), int(horizon), len(levels_q)), np.nan)
-        full[rows] = levels
+        horizon = int(horizon)
+        point = self._predict_point_checked(horizon)[self.active_]               # (bottom, h)
+        rows, S = self._hierarchy()
+        full = np.full((len(self.labels_), horizon, len(levels_q)), np.nan)
+        sums = S @ point
+        if levels_q != (0.5,):
+            paths = self.uncertainty_.sample(self._predict_point_checked(horizon), int(n_paths),
+                                             np.random.default_rng(seed))[self.active_]
+            if self.nonnegative_:
+                paths = np.clip(paths, 0.0, None)
+            summed = (S @ paths.reshape(paths.shape[0], -1)).reshape(S.shape[0], horizon, -1)
+            full[rows] = np.quantile(summed, levels_q, axis=-1).transpose(1, 2, 0)
+        full[rows, :, levels_q.index(0.5)] = sums
+        full = np.sort(full, axis=-1)
         keys = pd.MultiIndex.from_arrays([self.labels_.get_level_values(1), self.labels_.get_level_values(2)],
                                          names=[P.REGION, P.OCCUPATION])
         stacked = xr.DataArray(full, dims=(P.SERIES, P.TIME, P.QUANTILE),
-                               coords={P.SERIES: keys, P.TIME: self.context_.future_index(int(horizon)),
+                               coords={P.SERIES: keys, P.TIME: self.context_.future_index(horizon),
                                        P.QUANTILE: list(levels_q)}, name=self.target_)
-        out = P.unstack_series(stacked, template=self.aggregated_)
-        out.attrs = dict(self.aggregated_[self.target_].attrs)
+        out = P.unstack_series(stacked, template=self.levels_template_)
+        out.attrs = dict(self.levels_template_[self.target_].attrs)
         return out

@@ -1,18 +1,19 @@
 """Benchmark forecasters: naive, seasonal naive, drift, historical mean.
 
-All four are vectorised over series (NumPy), tolerate missing values (they use the last
-*observed* values, so leading, trailing and internal NaN are fine; an all-NaN series gives NaN)
-and get their quantiles from :class:`lmforecast.intervals.ConformalCalibrator` on their own
-rolling-origin errors on the training data (cheap: these models refit instantly). Calibration
-runs at ``predict`` time for the requested horizon and is cached per horizon. ``update(panel)``
-(see :meth:`lmforecast.models.base.Forecaster.update`) is a refit on the new history.
+All four are vectorised over series (NumPy) and tolerate missing values (they use the last
+*observed* values, so leading, trailing and internal NaN are fine; an all-NaN series gives NaN).
+Their intervals and sample paths come from the shared uncertainty layer
+(:class:`lmforecast.uncertainty.ResidualUncertainty`), calibrated at ``fit`` on their own
+rolling-origin errors inside the training data; the refits at the origins are vectorised
+(these models refit instantly). ``update(panel)`` (see
+:meth:`lmforecast.models.base.Forecaster.update`) is a refit of the point model on the new
+history; the calibration stays as of the last ``fit``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from lmforecast.intervals import ConformalCalibrator
 from lmforecast.models.base import FitContext, Forecaster
 
 __all__ = ["Naive", "SeasonalNaive", "Drift", "HistoricalMean",
@@ -117,48 +118,30 @@ def mean_point(y: np.ndarray, horizon: int, window: int | None = None) -> np.nda
 
 
 class _Baseline(Forecaster):
-    """Shared machinery: store the training matrix, calibrate quantiles per horizon.
+    """Shared machinery: keep the training matrix, vectorised calibration refits.
 
-    ``update(panel)`` refits on the new history: a baseline's only "parameters" are the data,
-    so update and refit are the same thing (and give identical forecasts). The conformal
-    calibration is recomputed from the new history too; it uses only data up to the new
-    origin, so that is as leak-free as a refit.
+    ``update(panel)`` refits the point model on the new history: a baseline's only
+    "parameters" are the data, so update and refit give identical point forecasts.
     """
 
-    n_windows_calibration: int
     supports_update = True
 
     def _point(self, y: np.ndarray, horizon: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
-    def _min_train(self) -> int:
-        return 1
-
     def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
         self.y_ = np.asarray(y, dtype=float)
         self.season_length_ = context.season_length
-        self.groups_ = np.asarray(context.occupation_major).astype(str)
-        self.calibrators_: dict[int, ConformalCalibrator] = {}
 
     def _update_series(self, y: np.ndarray, context: FitContext) -> None:
         self._fit_series(y, context)
 
-    def calibrator(self, horizon: int) -> ConformalCalibrator:
-        """The fitted :class:`ConformalCalibrator` for ``horizon`` (computed once, then cached)."""
-        self._check_fitted()
-        if horizon not in self.calibrators_:
-            calibrator = ConformalCalibrator(n_windows=self.n_windows_calibration,
-                                             step=self.calibration_step, min_pool=self.min_pool)
-            calibrator.calibrate(lambda y_train: self._point(y_train, horizon), self.y_, horizon,
-                                 self.season_length_, groups=self.groups_, min_train=self._min_train())
-            self.calibrators_[horizon] = calibrator
-        return self.calibrators_[horizon]
+    def _origin_forecasts(self, panel, target, lengths, horizon):
+        y = self.y_
+        return np.stack([self._point(y[:, : int(n)], horizon) for n in lengths], axis=1)
 
-    def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
-        point = self._point(self.y_, horizon)
-        if quantiles == (0.5,):
-            return point[:, :, None]
-        return self.calibrator(horizon).quantiles(point, quantiles)
+    def _predict_point(self, horizon: int) -> np.ndarray:
+        return self._point(self.y_, horizon)
 
 
 class Naive(_Baseline):
@@ -166,17 +149,12 @@ class Naive(_Baseline):
 
     Parameters
     ----------
-    n_windows_calibration : rolling origins for the conformal intervals.
-    calibration_step : periods between origins (``None`` = the horizon, see
-        :func:`lmforecast.intervals.default_step`).
-    min_pool : minimum errors per pool (see :class:`ConformalCalibrator`).
+    uncertainty : the uncertainty layer (:class:`~lmforecast.uncertainty.ResidualUncertainty`;
+        ``None`` = the default one, ``"none"`` = point forecasts only).
     """
 
-    def __init__(self, n_windows_calibration: int = 6, calibration_step: int | None = None,
-                 min_pool: int = 50):
-        self.n_windows_calibration = n_windows_calibration
-        self.calibration_step = calibration_step
-        self.min_pool = min_pool
+    def __init__(self, uncertainty=None):
+        self.uncertainty = uncertainty
 
     def _point(self, y, horizon):
         return naive_point(y, horizon)
@@ -189,15 +167,12 @@ class SeasonalNaive(_Baseline):
     ----------
     season_length : periods per season; ``None`` = from the panel frequency (12 for ``MS``,
         4 for ``QS``, 1 for ``YS``). Series shorter than a season get the naive forecast.
-    n_windows_calibration, calibration_step, min_pool : see :class:`Naive`.
+    uncertainty : see :class:`Naive`.
     """
 
-    def __init__(self, season_length: int | None = None, n_windows_calibration: int = 6,
-                 calibration_step: int | None = None, min_pool: int = 50):
+    def __init__(self, season_length: int | None = None, uncertainty=None):
         self.season_length = season_length
-        self.n_windows_calibration = n_windows_calibration
-        self.calibration_step = calibration_step
-        self.min_pool = min_pool
+        self.uncertainty = uncertainty
 
     def _fit_series(self, y, context):
         super()._fit_series(y, context)
@@ -214,14 +189,11 @@ class Drift(_Baseline):
 
     Parameters
     ----------
-    n_windows_calibration, calibration_step, min_pool : see :class:`Naive`.
+    uncertainty : see :class:`Naive`.
     """
 
-    def __init__(self, n_windows_calibration: int = 6, calibration_step: int | None = None,
-                 min_pool: int = 50):
-        self.n_windows_calibration = n_windows_calibration
-        self.calibration_step = calibration_step
-        self.min_pool = min_pool
+    def __init__(self, uncertainty=None):
+        self.uncertainty = uncertainty
 
     def _point(self, y, horizon):
         return drift_point(y, horizon)
@@ -233,15 +205,12 @@ class HistoricalMean(_Baseline):
     Parameters
     ----------
     window : number of most recent *observed* values averaged; ``None`` = all.
-    n_windows_calibration, calibration_step, min_pool : see :class:`Naive`.
+    uncertainty : see :class:`Naive`.
     """
 
-    def __init__(self, window: int | None = None, n_windows_calibration: int = 6,
-                 calibration_step: int | None = None, min_pool: int = 50):
+    def __init__(self, window: int | None = None, uncertainty=None):
         self.window = window
-        self.n_windows_calibration = n_windows_calibration
-        self.calibration_step = calibration_step
-        self.min_pool = min_pool
+        self.uncertainty = uncertainty
 
     def _point(self, y, horizon):
         return mean_point(y, horizon, self.window)

@@ -1,20 +1,12 @@
-"""Combine forecasters: mean or median of the members' point forecasts, averaged quantiles.
+"""Combine forecasters: mean or median of the members' point forecasts.
 
-Point forecast (the 0.5 quantile): the (weighted) mean, or the median, of the members' points.
+Point forecast: the (weighted) mean, or the median, of the members' points. Intervals and sample
+paths come from the ensemble's own calibration (the shared uncertainty layer,
+:class:`lmforecast.uncertainty.ResidualUncertainty`): at each calibration origin the members are
+refitted and their forecasts combined by the same rule, so the errors calibrated are the
+combination's own. Members are fitted for their point forecasts only (no member calibrates).
 
-Other quantiles: **Vincentization** (averaging the members' quantile functions level by level,
-Ratcliff 1979; Lichtendahl, Grushka-Cockayne & Winkler 2013), applied to each member's offsets
-from its own point forecast and re-centred on the ensemble point:
-
-    q_ens(tau) = point_ens + sum_m w_m (q_m(tau) - point_m)
-
-With ``method="mean"`` this is exactly the (weighted) average of the members' quantiles; with
-``method="median"`` the interval keeps the members' average widths (and asymmetry) but is
-centred on the median point, so the 0.5 quantile stays the point forecast. Averaging quantiles
-(rather than mixing distributions) gives intervals as wide as the members' on average, not
-wider, and preserves the shape of the members' distributions.
-
-Members that forecast NaN for a series (e.g. nothing to fit) are left out for that series.
+Members that forecast NaN for a series are left out for that series.
 """
 
 from __future__ import annotations
@@ -41,6 +33,8 @@ class Ensemble(Forecaster):
     weights : optional member weights (list in member order or ``{name: weight}``), used by
         ``"mean"`` for the point and by both methods for the quantile offsets; ``None`` = equal.
         Not allowed with ``"median"`` (a weighted median of a few members is ill-defined).
+    uncertainty : the ensemble's uncertainty layer (see
+        :class:`~lmforecast.models.base.Forecaster`); the members' own settings are not used.
 
     Attributes
     ----------
@@ -48,13 +42,14 @@ class Ensemble(Forecaster):
     weights_ : ndarray of normalised weights in member order.
 
     ``update(panel)`` updates every fitted member (``supports_update`` is True only when every
-    member supports it); the weights are kept.
+    member supports it); the weights and the calibration are kept.
     """
 
-    def __init__(self, members, method: str = "median", weights=None):
+    def __init__(self, members, method: str = "median", weights=None, uncertainty=None):
         self.members = members
         self.method = method
         self.weights = weights
+        self.uncertainty = uncertainty
 
     def _named_members(self) -> dict:
         if isinstance(self.members, dict):
@@ -89,7 +84,7 @@ class Ensemble(Forecaster):
                 raise ValueError(f"weights must be {len(named)} finite non-negative numbers with a positive "
                                  f"sum, got {self.weights!r}")
         self.weights_ = weights / weights.sum()
-        self.members_ = {name: clone(member).fit(context.panel, context.target)
+        self.members_ = {name: clone(member)._fit_point(context.panel, context.target)
                          for name, member in named.items()}
 
     @property
@@ -106,25 +101,26 @@ class Ensemble(Forecaster):
         updated = {name: copy.deepcopy(member).update(context.panel) for name, member in self.members_.items()}
         self.members_ = updated
 
-    def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
-        stacked = np.stack([np.sort(np.asarray(m._predict_series(horizon, quantiles), dtype=float), axis=-1)
-                            for m in self.members_.values()])          # (member, series, horizon, q)
-        mid = quantiles.index(0.5)
-        points = stacked[..., mid]                                      # (member, series, horizon)
+    def _combine(self, points: np.ndarray) -> np.ndarray:
+        """Combine member points ``(member, ...)`` into the ensemble point (NaN members skipped)."""
         available = np.isfinite(points)
-        weights = np.where(available, self.weights_[:, None, None], 0.0)
+        shape = (-1,) + (1,) * (points.ndim - 1)
+        weights = np.where(available, self.weights_.reshape(shape), 0.0)
         total = weights.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.method == "mean":
-                point = np.where(total > 0, np.nansum(weights * np.nan_to_num(points), axis=0) / total, np.nan)
-            else:
-                point = np.where(available.any(axis=0), _nanmedian(points), np.nan)
-            offsets = stacked - points[..., None]
-            offset = np.nansum(weights[..., None] * np.nan_to_num(offsets), axis=0) / total[..., None]
-        out = point[..., None] + offset
-        out[total == 0] = np.nan
-        out[..., mid] = point
-        return out
+                return np.where(total > 0, np.nansum(weights * np.nan_to_num(points), axis=0) / total, np.nan)
+            return np.where(available.any(axis=0), _nanmedian(points), np.nan)
+
+    def _predict_point(self, horizon: int) -> np.ndarray:
+        return self._combine(np.stack([m._predict_point_checked(horizon) for m in self.members_.values()]))
+
+    def _origin_forecasts(self, panel, target, lengths, horizon):
+        return self._combine(np.stack([m._origin_forecasts(panel, target, lengths, horizon)
+                                       for m in self.members_.values()]))
+
+    def _min_train(self, season_length: int) -> int:
+        return max(m._min_train(season_length) for m in self.members_.values())
 
 
 def _nanmedian(points: np.ndarray) -> np.ndarray:

@@ -3,15 +3,16 @@
 Same features, target space and strategies as :class:`lmforecast.models.sklearn.SklearnForecaster`
 (read its module docstring), with LightGBM's parameters exposed and two interval methods:
 
-* ``interval_method="conformal"`` (default): conformal quantiles from refits of this same model
-  at rolling origins inside the training data (:mod:`lmforecast.intervals`);
-* ``interval_method="quantile"``: one LightGBM model per quantile level with
-  ``objective="quantile"``; in the recursive strategy each quantile model reads the point
-  forecast's path for its lag features. The 0.5 level stays the point (L2) forecast. Quantile
-  models are fitted on first use by ``predict`` and kept.
+* ``interval_method="conformal"`` (default): the shared uncertainty layer
+  (:class:`lmforecast.uncertainty.ResidualUncertainty`), calibrated at ``fit`` on refits of this
+  same model at origins inside the training data;
+* ``interval_method="quantile"``: one LightGBM model per level of ``quantile_levels`` with
+  ``objective="quantile"``, all fitted at ``fit``; in the recursive strategy each quantile model
+  reads the point forecast's path for its lag features. The 0.5 level stays the point (L2)
+  forecast. Sample paths still come from the uncertainty layer.
 
-Threads: ``num_threads=1`` by default. On a 2-core machine LightGBM with 2 threads ran about
-200x slower than with 1 when the other core was busy (thread contention on small data sets).
+Threads: ``num_threads=1`` by default. On a 2-core machine LightGBM with 2 threads ran 2.8x
+(idle machine) to 4.5x (other core busy) slower than with 1 (``benchmarks/README.md``).
 
 Histogram layout: LightGBM builds histograms row-wise or column-wise; both give identical trees
 (checked: identical predictions) but not the same speed. Measured on the AU IVI design matrices
@@ -27,7 +28,7 @@ import numpy as np
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from lmforecast.models.sklearn import WINDOW_FEATURES, SklearnForecaster
+from lmforecast.models.sklearn import WINDOW_FEATURES, SklearnForecaster, _Core
 
 __all__ = ["LightGBMForecaster", "ROW_WISE_MAX_FEATURES"]
 
@@ -47,19 +48,22 @@ class LightGBMForecaster(SklearnForecaster):
     deterministic : LightGBM's ``deterministic`` flag (same numbers run to run).
     seed : LightGBM seed (the only source of randomness).
     interval_method : ``"conformal"`` or ``"quantile"``.
-    lags, windows, transform, scaler, calendar, exog_lags, strategy, n_windows_calibration,
-    calibration_step, relative, impute, window_stats : as in :class:`~lmforecast.models.sklearn.SklearnForecaster`
+    quantile_levels : levels of the quantile models (``interval_method="quantile"``); ``predict``
+        accepts these levels (and 0.5) only.
+    lags, windows, transform, scaler, calendar, exog_lags, strategy, max_horizon, relative,
+    impute, window_stats, uncertainty : as in :class:`~lmforecast.models.sklearn.SklearnForecaster`
         (``impute`` defaults to off: LightGBM handles NaN).
 
     The region and occupation-major codes are passed to LightGBM as categorical features.
     """
 
     def __init__(self, lags=(1, 2, 3, 6, 12), windows=(3, 12), transform="log1p", scaler="seasonal_mae",
-                 calendar=True, exog_lags=(), strategy="recursive", n_windows_calibration=4,
-                 calibration_step=None, relative=True, impute=False, n_estimators=300,
+                 calendar=True, exog_lags=(), strategy="recursive", max_horizon=None,
+                 relative=True, impute=False, n_estimators=300,
                  learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=1.0, subsample_freq=0,
                  colsample_bytree=1.0, reg_lambda=0.0, num_threads=1, verbose=-1, deterministic=True,
-                 seed=0, interval_method="conformal", window_stats=WINDOW_FEATURES):
+                 seed=0, interval_method="conformal", window_stats=WINDOW_FEATURES,
+                 quantile_levels=(0.1, 0.9), uncertainty=None):
         self.lags = lags
         self.windows = windows
         self.window_stats = window_stats
@@ -68,8 +72,7 @@ class LightGBMForecaster(SklearnForecaster):
         self.calendar = calendar
         self.exog_lags = exog_lags
         self.strategy = strategy
-        self.n_windows_calibration = n_windows_calibration
-        self.calibration_step = calibration_step
+        self.max_horizon = max_horizon
         self.relative = relative
         self.impute = impute
         self.n_estimators = n_estimators
@@ -85,6 +88,8 @@ class LightGBMForecaster(SklearnForecaster):
         self.deterministic = deterministic
         self.seed = seed
         self.interval_method = interval_method
+        self.quantile_levels = quantile_levels
+        self.uncertainty = uncertainty
 
     def _check_params(self, n_time: int) -> None:
         super()._check_params(n_time)
@@ -117,14 +122,30 @@ class LightGBMForecaster(SklearnForecaster):
             return est.fit(X, target)
         return est.fit(X, target, categorical_feature=categorical or "auto")
 
-    def _interval_quantiles(self, point: np.ndarray, horizon: int, levels) -> np.ndarray:
+    def _fit_core(self, y, exog, calendar, horizon):
+        core = super()._fit_core(y, exog, calendar, horizon)
+        if self.interval_method == "quantile":
+            steps = [1] if self.strategy == "recursive" else range(1, horizon + 1)
+            for level in self.quantile_levels:
+                if not 0.0 < float(level) < 1.0 or float(level) == 0.5:
+                    raise ValueError(f"quantile_levels must lie in (0, 1) and differ from 0.5, got {level}")
+                for h in steps:
+                    self._fit_step(core, h, quantile=float(level))
+        return core
+
+    def _native_quantiles(self, horizon, levels, point):
         if self.interval_method == "conformal":
-            return super()._interval_quantiles(point, horizon, levels)
+            return None
+        fitted = {float(q) for q in self.quantile_levels}
+        missing = [q for q in levels if q != 0.5 and q not in fitted]
+        if missing:
+            raise ValueError(f"LightGBMForecaster(interval_method='quantile') has quantile models for "
+                             f"{sorted(fitted)} only, not {missing}; set quantile_levels")
+        core = self.core_
+        if self.calendar:
+            core = _Core(**{**core.__dict__, "calendar": self._calendar_matrix(self.time_index_, horizon)})
         out = np.empty(point.shape + (len(levels),))
         for j, level in enumerate(levels):
-            if level == 0.5:
-                out[:, :, j] = point
-                continue
-            out[:, :, j] = self._predict_core(self.core_, horizon, quantile=float(level),
-                                              point_path=point if self.strategy == "recursive" else None)
+            out[:, :, j] = point if level == 0.5 else self._predict_core(
+                core, horizon, quantile=float(level), point_path=point if self.strategy == "recursive" else None)
         return out

@@ -16,9 +16,9 @@ joblib (loky processes) behind a tqdm progress bar. Per series:
 * annual data (``YS``): no yearly seasonality, holidays or Ramadan (every year holds each
   holiday once and about the same Ramadan share, so they cannot be told from the level).
 
-**Quantiles come from conformal calibration by default** (``intervals="conformal"``:
-:class:`lmforecast.intervals.ConformalCalibrator` on rolling-origin refits of Prophet on the
-training data, ``n_windows_calibration`` origins ``horizon`` apart). Prophet's own predictive
+**Quantiles come from the shared uncertainty layer by default** (``intervals="conformal"``:
+:class:`lmforecast.uncertainty.ResidualUncertainty` on refits of Prophet at origins inside the
+training data, computed at ``fit``). Prophet's own predictive
 samples (``intervals="samples"``: trend-changepoint simulation + observation noise) are
 available but under-cover badly on real vacancy data. Measured on the Australian IVI panel
 (seasonally adjusted, 384 monthly series, horizon 12, nominal 80 %), cutoffs 2013-02 / 2017-02 /
@@ -32,9 +32,10 @@ intervals                   coverage               time (384 series)
 SeasonalNaive (conformal)   0.94 / 0.91 / 0.83     < 1 s
 ==========================  =====================  ===================
 
-(2 cores shared with other jobs, so times are rough.) Conformal costs ``n_windows_calibration``
-extra fits per series, paid once per horizon at the first ``predict``. The 0.5 quantile is
-Prophet's point forecast ``yhat`` (back-transformed).
+(2 cores shared with other jobs, so times are rough; measured with an earlier calibration
+schedule.) Calibration costs ``uncertainty.n_windows`` extra fits per series, paid at ``fit``.
+The 0.5 quantile is Prophet's point forecast ``yhat`` (back-transformed); sample paths always
+come from the uncertainty layer.
 
 Series with fewer than ``min_observations`` observed values, and series whose fit or forecast
 raises or is non-finite, get the ``fallback`` model's forecasts through
@@ -54,9 +55,8 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
-from lmforecast.intervals import ConformalCalibrator
 from lmforecast.models.base import FitContext, Forecaster
-from lmforecast.models.fallback import apply_fallback, nonfinite_series
+from lmforecast.models.fallback import apply_fallback, nonfinite_series, replace_failed
 
 __all__ = ["ProphetForecaster", "holidays_frame"]
 
@@ -187,11 +187,8 @@ class ProphetForecaster(Forecaster):
     changepoint_prior_scale : trend flexibility (Prophet's default 0.05).
     holidays : add the country's moving public holidays (:func:`holidays_frame`).
     ramadan : add ``ramadan_share`` as an extra regressor (monthly and quarterly data).
-    intervals : ``"conformal"`` (default; :class:`~lmforecast.intervals.ConformalCalibrator` on
-        rolling-origin refits, computed at the first ``predict`` for a horizon and cached) or
-        ``"samples"`` (Prophet's own predictive samples).
-    n_windows_calibration, calibration_step, min_pool : conformal settings (see
-        :class:`~lmforecast.intervals.ConformalCalibrator`); each window refits every series.
+    intervals : ``"conformal"`` (default; the uncertainty layer) or ``"samples"`` (Prophet's own
+        predictive samples for ``predict``'s quantiles).
     uncertainty_samples : predictive draws per series for ``intervals="samples"``.
     transform : ``"log1p"`` (needs values >= 0) or ``None``.
     min_observations : fewest observed values to fit Prophet; ``None`` = ``2 x season + 2``
@@ -201,31 +198,29 @@ class ProphetForecaster(Forecaster):
     n_jobs : joblib workers (``-1`` = all cores; 1 = in-process).
     progress : show a tqdm bar over series (hidden when not a TTY).
     random_state : seed of the predictive sampling (series ``i`` uses ``random_state + i``).
+    uncertainty : the uncertainty layer (see :class:`~lmforecast.models.base.Forecaster`); each
+        calibration origin refits every series.
 
     Attributes
     ----------
     models_ : list of fitted ``Prophet`` objects (``None`` for fallback or empty series).
     failed_series_ : ``{position: reason}`` of series that use the fallback.
     fallback_series_, fallback_reasons_ : as in :class:`~lmforecast.models.fallback.WithFallback`.
-    calibrators_ : ``{horizon: ConformalCalibrator}`` (conformal intervals).
+    fallback_ : the fitted fallback model (point forecasts).
     """
 
     def __init__(self, yearly_seasonality="auto", seasonality_mode: str = "additive",
                  changepoint_prior_scale: float = 0.05, holidays: bool = True, ramadan: bool = True,
-                 intervals: str = "conformal", n_windows_calibration: int = 4,
-                 calibration_step: int | None = None, min_pool: int = 50,
-                 uncertainty_samples: int = 500, transform: str | None = "log1p",
-                 min_observations: int | None = None, fallback: Forecaster | None = None,
-                 country: str = "MA", n_jobs: int = -1, progress: bool = True, random_state: int = 0):
+                 intervals: str = "conformal", uncertainty_samples: int = 500,
+                 transform: str | None = "log1p", min_observations: int | None = None,
+                 fallback: Forecaster | None = None, country: str = "MA", n_jobs: int = -1,
+                 progress: bool = True, random_state: int = 0, uncertainty=None):
         self.yearly_seasonality = yearly_seasonality
         self.seasonality_mode = seasonality_mode
         self.changepoint_prior_scale = changepoint_prior_scale
         self.holidays = holidays
         self.ramadan = ramadan
         self.intervals = intervals
-        self.n_windows_calibration = n_windows_calibration
-        self.calibration_step = calibration_step
-        self.min_pool = min_pool
         self.uncertainty_samples = uncertainty_samples
         self.transform = transform
         self.min_observations = min_observations
@@ -234,6 +229,7 @@ class ProphetForecaster(Forecaster):
         self.n_jobs = n_jobs
         self.progress = progress
         self.random_state = random_state
+        self.uncertainty = uncertainty
 
     # --- helpers ------------------------------------------------------------------------------
     def _forward(self, y: np.ndarray) -> np.ndarray:
@@ -297,25 +293,6 @@ class ProphetForecaster(Forecaster):
                 values[position] = self._inverse(out)
         return values, failed
 
-    def calibrator(self, horizon: int) -> ConformalCalibrator:
-        """Conformal calibrator for ``horizon`` from rolling-origin refits (cached per horizon)."""
-        self._check_fitted()
-        if horizon not in self.calibrators_:
-            def fit_predict(y_train: np.ndarray) -> np.ndarray:
-                origin = y_train.shape[1]
-                index = self.time_index_[:origin]
-                models, _ = self._fit_models(y_train, index, f"Prophet calibration (origin {index[-1].date()})")
-                values, _ = self._forecast(models, index[-1], horizon, (0.5,), "Prophet calibration forecast")
-                return values[:, :, 0]
-
-            calibrator = ConformalCalibrator(n_windows=self.n_windows_calibration, step=self.calibration_step,
-                                             min_pool=self.min_pool)
-            calibrator.calibrate(fit_predict, self.y_, horizon, self.context_.season_length,
-                                 groups=np.asarray(self.context_.occupation_major).astype(str),
-                                 min_train=self.min_observations_)
-            self.calibrators_[horizon] = calibrator
-        return self.calibrators_[horizon]
-
     # --- the 2-D core -------------------------------------------------------------------------
     def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
         if self.transform not in ("log1p", None):
@@ -350,31 +327,43 @@ class ProphetForecaster(Forecaster):
         self.min_observations_ = (int(self.min_observations) if self.min_observations is not None
                                   else 2 * context.season_length + 2)
         self.models_, self.failed_series_ = self._fit_models(y, context.time_index, "Prophet fit")
-        self.calibrators_: dict[int, ConformalCalibrator] = {}
         self.fallback_series_: list[tuple] = []
         self.fallback_reasons_: dict[tuple, str] = {}
-        self.fallback_ = None
+        from lmforecast.models.baselines import SeasonalNaive
 
-    def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
+        fallback = self.fallback if self.fallback is not None else SeasonalNaive()
+        self.fallback_ = clone(fallback)._fit_point(context.panel, context.target)
+        if self.failed_series_:
+            apply_fallback(np.zeros((y.shape[0], 1)), self.failed_series_, np.zeros((y.shape[0], 1)),
+                           context.series_index, "Prophet", self)
+
+    def _min_train(self, season_length: int) -> int:
+        return 2 * season_length + 2
+
+    def _forecast_checked(self, horizon: int, levels):
         last_holiday_year = self.time_index_[-1].year + _HOLIDAY_YEARS_AHEAD
         future_end = self.context_.future_index(horizon)[-1]
         if self.settings_["holidays"] is not None and future_end.year > last_holiday_year:
             raise ValueError(f"horizon {horizon} reaches {future_end.year}; holidays are prepared "
                              f"up to {last_holiday_year}")
-        levels = quantiles if self.intervals == "samples" else (0.5,)
         values, failed_now = self._forecast(self.models_, self.time_index_[-1], horizon, levels, "Prophet predict")
-        if self.intervals == "conformal":
-            values = self.calibrator(horizon).quantiles(values[:, :, 0], quantiles) \
-                if quantiles != (0.5,) else values
         failed = {**self.failed_series_, **failed_now}
         for position in nonfinite_series(values, self.y_):
             failed.setdefault(int(position), "non-finite Prophet forecast")
-        if not failed:
-            return values
-        if self.fallback_ is None:
-            from lmforecast.models.baselines import SeasonalNaive
+        return values, failed
 
-            fallback = self.fallback if self.fallback is not None else SeasonalNaive()
-            self.fallback_ = clone(fallback).fit(self.context_.panel, self.target_)
-        fallback_values = self.fallback_._predict_series(horizon, quantiles)
-        return apply_fallback(values, failed, fallback_values, self.series_index_, "Prophet", self)
+    def _predict_point(self, horizon: int) -> np.ndarray:
+        values, failed = self._forecast_checked(horizon, (0.5,))
+        if not failed:
+            return values[:, :, 0]
+        return replace_failed(values[:, :, 0], failed, self.fallback_._predict_point_checked(horizon),
+                              self.series_index_, "Prophet", self.fallback_reasons_)
+
+    def _native_quantiles(self, horizon, levels, point):
+        if self.intervals != "samples":
+            return None
+        values, failed = self._forecast_checked(horizon, levels)
+        if failed and self.uncertainty_ is not None:
+            rows = list(failed)
+            values[rows] = self.uncertainty_.quantiles(point, levels)[rows]
+        return values

@@ -1,178 +1,342 @@
-"""The recommended forecaster: what a user should start with on a new labour-market panel.
+"""The recommended forecaster: chooses, on the user's own panel, which model to trust at each horizon.
 
-:func:`default_forecaster` returns a median :class:`~lmforecast.models.ensemble.Ensemble` of
-three members:
+No single model wins everywhere. On smoothed job-ad panels lag models win at 12 months; on
+annual unemployment rates nothing beats the last value by much; on labour markets with steady
+structural change (digital work rising, farm work falling) the trend is what matters five years
+out. :class:`AutoForecaster` therefore decides on the data it is given:
 
-* :class:`~lmforecast.models.baselines.Naive` (the last observed value: the bar every model
-  must clear on real job-ad panels, and the anchor that keeps the median sane when the global
-  models drift, e.g. after a shock);
-* a Ridge global model (:class:`~lmforecast.models.sklearn.SklearnForecaster` with
-  ``Ridge(alpha=1.0)``, relative target, ``log1p`` + seasonal-MAE scaling);
-* a LightGBM global model (:class:`~lmforecast.models.lightgbm.LightGBMForecaster`, same
-  features, ``num_threads=1``; it wraps the maintained ``lightgbm`` library).
+1. **Inner rolling origin.** Every candidate is refitted at the calibration origins inside the
+   training data (:func:`lmforecast.uncertainty.calibration_origins`: the last origin one year
+   before the end, the others spaced so that the earliest reaches the full horizon when the
+   history allows) and forecasts the evaluation horizon (default five years, the planners'
+   horizon). Nothing after the training data is used.
+2. **Scores per horizon year.** Each candidate's scaled absolute error (``|error| / scale``,
+   the scale being the series' mean absolute seasonal difference: a MASE) is averaged per
+   series over the steps of each horizon year and the origins, then over series, on the cells
+   every candidate forecast. Optionally per occupation major group (``group_by``).
+3. **Choice with a margin.** For each horizon year the best candidate is chosen only if it
+   beats the reference (naive) by more than ``margin`` (default 2 %); otherwise the reference
+   is used. A year with no inner errors (history too short) keeps the previous year's choice.
+   The choices are blended linearly between the centres of consecutive horizon years, so
+   paths have no jumps.
+4. **One calibration.** The combination's own errors at the same origins (already computed)
+   calibrate its intervals and joint sample paths (:mod:`lmforecast.uncertainty`).
 
-The point forecast is the median of the three members' points; the intervals average the
-members' own conformal offsets around it (see :mod:`lmforecast.models.ensemble`).
-
-How it was chosen (``python benchmarks/bench_forecast.py --select``; results in
-``benchmarks/results/bench_forecast_selection.{json,md}``): nine candidates (naive, Ridge,
-Ridge alpha=10, LightGBM, mean / median ensembles of Naive, Ridge and LightGBM, with the
-members' intervals or with :class:`ConformalForecaster` intervals on the ensemble's own errors)
-were scored on validation panels that exclude the benchmark's target windows: the Australian
-IVI seasonally adjusted and trend sheets at cutoffs 2016-01..2019-01 (test periods up to
-2020-01) and the ILO annual unemployment rates of 189 countries (horizon 3, cutoffs 2014-2020).
-Rule: lowest geometric-mean MASE relative to the naive forecast, with mean 80 % coverage in
-75-85 %; ties (within 0.1 %) go to the coverage closest to 80 %. The median of Naive + Ridge +
-LightGBM had the lowest score (0.905; Ridge alone 0.925, LightGBM 0.924); its two interval
-variants tie on points and the members' averaged intervals covered 80.8 % on average against
-76.7 % for ensemble-calibrated ones.
-
-:class:`ConformalForecaster` (any forecaster's points + conformal intervals from its own
-refits) is kept for users who want intervals calibrated on the combined forecast.
+The choice and every inner score are kept in ``selection_`` (a DataFrame) and logged at INFO
+level; :func:`lmforecast.tracking` logs them with a run. The default candidates
+(:func:`default_candidates`) and the margin were fixed before the validation runs reported in
+``benchmarks/results/`` (see ``benchmarks/README.md``), which only measure them.
 """
 
 from __future__ import annotations
 
+import logging
+import warnings
+
 import numpy as np
+import pandas as pd
 from sklearn.base import clone
 from sklearn.linear_model import Ridge
-from tqdm.auto import tqdm
 
 from lmforecast import panel as P
 from lmforecast.errors import PanelError
-from lmforecast.intervals import ConformalCalibrator, default_step
 from lmforecast.models.base import FitContext, Forecaster
-from lmforecast.models.baselines import Naive
-from lmforecast.models.ensemble import Ensemble
-from lmforecast.models.lightgbm import LightGBMForecaster
-from lmforecast.models.sklearn import SklearnForecaster
+from lmforecast.models.baselines import Naive, SeasonalNaive
+from lmforecast.uncertainty import ResidualUncertainty, series_scale
 
-__all__ = ["ConformalForecaster", "default_forecaster", "default_lags", "default_windows"]
+__all__ = ["AutoForecaster", "default_candidates", "default_forecaster", "default_lags", "default_windows"]
 
-
-class ConformalForecaster(Forecaster):
-    """Any forecaster's point forecasts with conformal intervals from its own refits.
-
-    At the first ``predict`` for a horizon, ``model`` is cloned and refitted (point forecasts
-    only) on the training panel cut at ``n_windows`` origins ``step`` periods apart, the last one
-    ``horizon`` periods before the end of the training data; its errors calibrate a
-    :class:`~lmforecast.intervals.ConformalCalibrator` (scaled, pooled by scale tercile x
-    occupation major group, per horizon step). Nothing after the training data is used.
-
-    Parameters
-    ----------
-    model : the point forecaster (any :class:`~lmforecast.models.base.Forecaster`; cloned).
-    n_windows : calibration origins (refits of ``model``).
-    step : periods between origins; ``None`` = the horizon
-        (:func:`lmforecast.intervals.default_step`).
-    min_pool : minimum scaled errors per pool (see :class:`ConformalCalibrator`).
-    progress : tqdm bar over the calibration refits (hidden when not a TTY).
-
-    Attributes
-    ----------
-    model_ : the fitted clone of ``model``.
-    calibrators_ : ``{horizon: ConformalCalibrator}`` computed so far.
-    """
-
-    def __init__(self, model: Forecaster, n_windows: int = 4, step: int | None = None, min_pool: int = 50,
-                 progress: bool = True):
-        self.model = model
-        self.n_windows = n_windows
-        self.step = step
-        self.min_pool = min_pool
-        self.progress = progress
-
-    def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
-        if not isinstance(self.model, Forecaster):
-            raise TypeError(f"ConformalForecaster model must be a Forecaster, got {type(self.model).__name__}")
-        if int(self.n_windows) < 1:
-            raise ValueError(f"n_windows must be >= 1, got {self.n_windows}")
-        self.y_ = np.asarray(y, dtype=float)
-        self.model_ = clone(self.model).fit(context.panel, context.target)
-        self.calibrators_: dict[int, ConformalCalibrator] = {}
-
-    def _refit_point(self, horizon: int, origin: int) -> np.ndarray:
-        """Point forecasts ``(series, horizon)`` of ``model`` refitted on the first ``origin`` periods."""
-        cut = self.context_.panel.isel({P.TIME: slice(0, origin)})
-        refit = clone(self.model).fit(cut, self.context_.target)
-        return np.asarray(refit._predict_series(horizon, (0.5,)), dtype=float)[:, :, 0]
-
-    def calibrator(self, horizon: int) -> ConformalCalibrator:
-        """The :class:`ConformalCalibrator` for ``horizon`` steps (computed once, then cached)."""
-        self._check_fitted()
-        if horizon not in self.calibrators_:
-            season = self.context_.season_length
-            step = self.step if self.step is not None else default_step(horizon, season)
-            calibrator = ConformalCalibrator(n_windows=int(self.n_windows), step=step, min_pool=self.min_pool)
-            bar = tqdm(total=int(self.n_windows), desc=f"{type(self.model).__name__} calibration refits",
-                       disable=None if self.progress else True, leave=False)
-
-            def fit_predict(y_train: np.ndarray) -> np.ndarray:
-                try:
-                    return self._refit_point(horizon, y_train.shape[1])
-                except PanelError:  # an origin too early for the model (too little history)
-                    return np.full((y_train.shape[0], horizon), np.nan)
-                finally:
-                    bar.update(1)
-
-            calibrator.calibrate(fit_predict, self.y_, horizon, season,
-                                 groups=self.context_.occupation_major, min_train=2)
-            bar.close()
-            if not np.isfinite(calibrator.errors_).any():
-                raise PanelError(f"cannot calibrate intervals: with {self.y_.shape[1]} periods no refit at an "
-                                 f"origin {horizon} or more periods before the end could be scored; request "
-                                 f"quantiles=(0.5,) or use a shorter horizon")
-            self.calibrators_[horizon] = calibrator
-        return self.calibrators_[horizon]
-
-    def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
-        point = np.asarray(self.model_._predict_series(horizon, (0.5,)), dtype=float)[:, :, 0]
-        if tuple(quantiles) == (0.5,):
-            return point[:, :, None]
-        return self.calibrator(horizon).quantiles(point, quantiles)
+logger = logging.getLogger("lmforecast.models")
 
 
 def default_lags(freq: str) -> tuple[int, ...]:
-    """Target lags (periods) of the recommended global models for a panel frequency.
+    """Target lags (periods) of the global lag models for a panel frequency.
 
     ``"MS"`` -> (1, 2, 3, 6, 12); ``"QS"`` -> (1, 2, 3, 4, 8); ``"YS"`` -> (1, 2, 3).
     """
-    season = P.season_length(freq)
-    return {12: (1, 2, 3, 6, 12), 4: (1, 2, 3, 4, 8), 1: (1, 2, 3)}[season]
+    return {12: (1, 2, 3, 6, 12), 4: (1, 2, 3, 4, 8), 1: (1, 2, 3)}[P.season_length(freq)]
 
 
 def default_windows(freq: str) -> tuple[int, ...]:
-    """Rolling-window lengths (periods) of the recommended global models: ``MS`` (3, 12), ``QS`` (2, 4), ``YS`` (3,)."""
-    season = P.season_length(freq)
-    return {12: (3, 12), 4: (2, 4), 1: (3,)}[season]
+    """Rolling-window lengths (periods) of the global lag models: ``MS`` (3, 12), ``QS`` (2, 4), ``YS`` (3,)."""
+    return {12: (3, 12), 4: (2, 4), 1: (3,)}[P.season_length(freq)]
 
 
-def default_forecaster(freq: str = "MS", *, num_threads: int = 1, random_state: int = 0) -> Ensemble:
-    """The recommended forecaster for a panel of frequency ``freq`` (unfitted).
+def default_candidates(freq: str = "MS", *, n_occupations: int | None = None, num_threads: int = 1,
+                       random_state: int = 0, n_jobs: int = 1) -> dict[str, Forecaster]:
+    """The candidates :class:`AutoForecaster` chooses from by default (unfitted).
+
+    ``naive`` (the reference), ``seasonal_naive`` (monthly/quarterly panels), ``trend`` (the
+    log-linear trend of each series' annual level over its whole history), the share model
+    (``shares``: damped-trend exponential smoothing of the region totals x damped-trend
+    occupation shares; left out when the panel has a single occupation, where it is the total
+    model itself), the multi-year change model (``change``: global, direct) and a global Ridge
+    lag model (``ridge``: recursive, the short-horizon specialist).
+
+    Per-series exponential smoothing and Theta (:mod:`lmforecast.models.statsmodels`) are not
+    among them: on the validation panels they were not better than naive by the margin at
+    either horizon (damped ETS 0.99 of naive's MASE at five years and 0.97 at 12 months on the
+    Australian IVI, 1.12 on ILO annual rates at two years; Theta 1.01-1.03) and they cost
+    ~15-75 ms per series and fit, times 9 fits. They stay available as models of their own.
 
     Parameters
     ----------
-    freq : panel frequency, ``"MS"`` (monthly), ``"QS"`` (quarterly) or ``"YS"`` (annual);
-        sets the lags and rolling windows of the global members.
-    num_threads : LightGBM / BLAS threads (1 is the safe default on small, busy machines).
-    random_state : seed of the LightGBM member (the only random part).
+    freq : panel frequency (``"MS"``, ``"QS"``, ``"YS"``): sets lags and windows.
+    n_occupations : occupations in the panel (``None``: unknown).
+    num_threads : BLAS threads of the global models.
+    random_state : seed of the stochastic parts.
+    n_jobs : processes for the statsmodels fits of the share model's totals.
+    """
+    from lmforecast.models.change import MultiYearChangeForecaster
+    from lmforecast.models.shares import ShareForecaster
+    from lmforecast.models.sklearn import SklearnForecaster
+    from lmforecast.models.statsmodels import ETSForecaster
+    from lmforecast.models.trend import TrendForecaster
+
+    candidates: dict[str, Forecaster] = {"naive": Naive(uncertainty="none")}
+    if P.season_length(freq) > 1:
+        candidates["seasonal_naive"] = SeasonalNaive(uncertainty="none")
+    candidates["trend"] = TrendForecaster(uncertainty="none")
+    if n_occupations is None or n_occupations > 1:
+        candidates["shares"] = ShareForecaster(total_model=ETSForecaster(n_jobs=n_jobs, uncertainty="none"),
+                                               uncertainty="none")
+    candidates.update({
+        "change": MultiYearChangeForecaster(uncertainty="none"),
+        "ridge": SklearnForecaster(Ridge(alpha=1.0), lags=default_lags(freq), windows=default_windows(freq),
+                                   num_threads=num_threads, random_state=random_state, uncertainty="none"),
+    })
+    return candidates
+
+
+class AutoForecaster(Forecaster):
+    """Chooses among candidate forecasters per horizon year by an inner rolling origin (see module docstring).
+
+    Parameters
+    ----------
+    candidates : ``{name: forecaster}`` (cloned); ``None`` = :func:`default_candidates` for the
+        panel's frequency and size (with ``n_jobs``). Must contain ``reference``. A candidate
+        whose fit raises is left out (logged).
+    reference : name of the candidate every other one must beat (default ``"naive"``).
+    margin : relative improvement of the inner score over the reference a candidate needs to be
+        chosen (0.02 = 2 %).
+    group_by : ``None`` (one choice per horizon year) or ``"occupation_major"`` (one per major
+        group; groups with fewer than ``min_group_series`` series use the overall choice).
+    min_group_series : see ``group_by``.
+    n_jobs, num_threads, random_state : processes for the per-series default candidates, BLAS
+        threads and seed of the global ones (``candidates=None`` only).
+    uncertainty : the uncertainty layer; its origins and horizon are also the inner rolling
+        origin's (default: twelve yearly origins, see
+        :class:`~lmforecast.models.base.Forecaster`).
+
+    Attributes
+    ----------
+    members_ : ``{name: fitted candidate}`` with a non-zero weight somewhere.
+    weights_ : ``(member, series, horizon)`` weights (sum to 1 over members).
+    selection_ : DataFrame of inner scores: ``group, year, candidate, score, relative, chosen``.
+    choice_ : ``{group: [candidate chosen for year 1, year 2, ...]}``.
+    """
+
+    def __init__(self, candidates: dict | None = None, reference: str = "naive", margin: float = 0.02,
+                 group_by: str | None = None, min_group_series: int = 20, n_jobs: int = 1, num_threads: int = 1,
+                 random_state: int = 0, uncertainty=None):
+        self.candidates = candidates
+        self.reference = reference
+        self.margin = margin
+        self.group_by = group_by
+        self.min_group_series = min_group_series
+        self.n_jobs = n_jobs
+        self.num_threads = num_threads
+        self.random_state = random_state
+        self.uncertainty = uncertainty
+
+    def _named_candidates(self, freq: str, n_occupations: int) -> dict[str, Forecaster]:
+        named = (default_candidates(freq, n_occupations=n_occupations, n_jobs=self.n_jobs,
+                                    num_threads=self.num_threads, random_state=self.random_state)
+                 if self.candidates is None else dict(self.candidates))
+        if not named:
+            raise ValueError("AutoForecaster needs at least one candidate")
+        if self.reference not in named:
+            raise ValueError(f"reference {self.reference!r} is not among the candidates {sorted(named)}")
+        for name, model in named.items():
+            if not isinstance(model, Forecaster):
+                raise TypeError(f"candidate {name!r} is a {type(model).__name__}, not a Forecaster")
+        return {str(k): v for k, v in named.items()}
+
+    def _schedule(self) -> ResidualUncertainty:
+        return self._uncertainty() or ResidualUncertainty()
+
+    def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
+        if not 0.0 <= float(self.margin) < 1.0:
+            raise ValueError(f"margin must lie in [0, 1), got {self.margin}")
+        if self.group_by not in (None, "occupation_major"):
+            raise ValueError(f"group_by must be None or 'occupation_major', got {self.group_by!r}")
+        panel, target = context.panel, context.target
+        season = context.season_length
+        schedule = self._schedule()
+        horizon = schedule.horizon_for(context.freq)
+        lengths = schedule.origins(y.shape[1], context.freq, min_train=self._min_train(season))
+        fitted, inner = {}, {}
+        n_occupations = len(set(context.series_index.get_level_values(P.OCCUPATION)))
+        for name, candidate in self._named_candidates(context.freq, n_occupations).items():
+            try:
+                model = clone(candidate)._fit_point(panel, target)
+                forecasts = np.asarray(model._origin_forecasts(panel, target, lengths, horizon), dtype=float)
+            except Exception as exc:  # noqa: BLE001 - a candidate that cannot fit is left out, loudly
+                if name == self.reference:
+                    raise
+                logger.warning("AutoForecaster: candidate %r left out on %r: %s: %s", name, target,
+                               type(exc).__name__, exc)
+                continue
+            fitted[name], inner[name] = model, forecasts
+        names = list(fitted)
+        actual = np.full((y.shape[0], len(lengths), horizon), np.nan)
+        for w, n in enumerate(lengths):
+            stop = min(int(n) + horizon, y.shape[1])
+            actual[:, w, : stop - int(n)] = y[:, int(n):stop]
+        scale = series_scale(y, season)
+        groups = (np.asarray(context.occupation_major).astype(str) if self.group_by else
+                  np.full(y.shape[0], "all"))
+        choice, table = self._choose(names, inner, actual, scale, groups, season, horizon)
+        weights = self._weights(names, choice, groups, season, horizon)               # (candidate, series, h)
+        keep = [i for i, n in enumerate(names) if weights[i].any()]
+        self.members_ = {names[i]: fitted[names[i]] for i in keep}
+        self.weights_ = weights[keep]
+        self.choice_ = choice
+        self.selection_ = table
+        self.inner_lengths_, self.inner_horizon_ = np.asarray(lengths), horizon
+        self.inner_forecasts_ = np.einsum("msh,mswh->swh", self.weights_,
+                                          np.stack([np.nan_to_num(inner[names[i]]) for i in keep]))
+        missing = np.stack([~np.isfinite(inner[names[i]]) & (self.weights_[j][:, None, :] > 0)
+                            for j, i in enumerate(keep)]).any(axis=0)
+        self.inner_forecasts_[missing] = np.nan
+        for group, years in choice.items():
+            logger.info("AutoForecaster on %r%s: per horizon year %s", target,
+                        "" if group == "all" else f" (group {group})", years)
+
+    def _min_train(self, season_length: int) -> int:
+        return 2
+
+    def _choose(self, names, inner, actual, scale, groups, season, horizon):
+        """Chosen candidate per (group, horizon year) and the table of inner scores."""
+        n_years = int(np.ceil(horizon / season))
+        year_of = np.arange(horizon) // season
+        stacked = np.stack([inner[n] for n in names])                           # (cand, series, w, h)
+        errors = np.abs(stacked - actual[None]) / scale[None, :, None, None]
+        # a candidate that forecasts under half the cells the reference does is not scored
+        # (it would shrink everyone's evaluation set), and cannot be chosen
+        ref_cells = np.isfinite(errors[names.index(self.reference)])
+        covered = np.array([np.isfinite(e)[ref_cells].mean() if ref_cells.any() else 0.0 for e in errors])
+        scored = covered >= 0.5
+        scored[names.index(self.reference)] = True
+        for i in np.flatnonzero(~scored):
+            logger.info("AutoForecaster: candidate %r forecasts %.0f %% of the inner cells: not scored",
+                        names[i], 100 * covered[i])
+        common = np.isfinite(errors[scored]).all(axis=0)                        # (series, w, h)
+        errors = np.where(common[None] & scored[:, None, None, None], errors, np.nan)
+        rows, choice = [], {}
+        overall = None
+        labels = ["all"] + sorted(set(groups) - {"all"}) if self.group_by else ["all"]
+        for group in labels:
+            members = np.ones(len(groups), bool) if group == "all" else groups == group
+            years = []
+            for k in range(n_years):
+                block = errors[:, members][..., year_of == k]                   # (cand, members, w, steps)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    per_series = np.nanmean(block.reshape(len(names), block.shape[1], -1), axis=2)
+                    score = np.nanmean(per_series, axis=1)                      # (cand,)
+                ref = score[names.index(self.reference)]
+                if not np.isfinite(ref):
+                    chosen = years[-1] if years else self.reference
+                else:
+                    best = names[int(np.nanargmin(score))]
+                    chosen = best if score[names.index(best)] < (1 - float(self.margin)) * ref else self.reference
+                if group != "all" and members.sum() < int(self.min_group_series):
+                    chosen = overall[k]
+                years.append(chosen)
+                for name, value in zip(names, score):
+                    rows.append({"group": group, "year": k + 1, "candidate": name, "score": float(value),
+                                 "relative": float(value / ref) if np.isfinite(ref) and ref > 0 else np.nan,
+                                 "chosen": name == chosen})
+            choice[group] = years
+            if group == "all":
+                overall = years
+        return choice, pd.DataFrame(rows)
+
+    def _weights(self, names, choice, groups, season, horizon) -> np.ndarray:
+        """Weights ``(candidate, series, horizon)``: one-hot per year, blended between year centres."""
+        n_years = int(np.ceil(horizon / season))
+        centres = np.arange(n_years) * season + (season + 1) / 2
+        steps = np.arange(1, horizon + 1, dtype=float)
+        out = np.zeros((len(names), len(groups), horizon))
+        for group, years in choice.items():
+            members = np.ones(len(groups), bool) if group == "all" else groups == group
+            if group == "all" and self.group_by:
+                continue  # every series has its own group's row
+            onehot = np.array([[1.0 if years[k] == n else 0.0 for k in range(n_years)] for n in names])
+            curve = np.stack([np.interp(steps, centres, onehot[i]) for i in range(len(names))])
+            out[:, members, :] = curve[:, None, :]
+        return out
+
+    def _weights_for(self, horizon: int) -> np.ndarray:
+        """Weights ``(member, series, horizon)``, the last step's weights carried beyond."""
+        w = self.weights_
+        if horizon <= w.shape[2]:
+            return w[:, :, :horizon]
+        return np.concatenate([w, np.repeat(w[:, :, -1:], horizon - w.shape[2], axis=2)], axis=2)
+
+    def _predict_point(self, horizon: int) -> np.ndarray:
+        weights = self._weights_for(horizon)
+        points = np.stack([m._predict_point_checked(horizon) for m in self.members_.values()])
+        return _weighted(weights, points)
+
+    def _origin_forecasts(self, panel, target, lengths, horizon):
+        if horizon == self.inner_horizon_ and np.array_equal(np.asarray(lengths), self.inner_lengths_):
+            return self.inner_forecasts_
+        weights = self._weights_for(horizon)
+        forecasts = np.stack([m._origin_forecasts(panel, target, lengths, horizon) for m in self.members_.values()])
+        return _weighted(weights[:, :, None, :], forecasts)
+
+    def describe(self) -> pd.DataFrame:
+        """The inner scores (``selection_``) as a wide table: one row per group and year."""
+        self._check_fitted()
+        table = self.selection_.pivot_table(index=["group", "year"], columns="candidate", values="relative")
+        chosen = self.selection_[self.selection_.chosen].set_index(["group", "year"])["candidate"]
+        return table.assign(chosen=chosen)
+
+
+def _weighted(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Weighted sum over members (axis 0); NaN where a member with weight > 0 is NaN."""
+    used = weights > 0
+    bad = (used & ~np.isfinite(values)).any(axis=0)
+    out = (weights * np.nan_to_num(values)).sum(axis=0)
+    return np.where(bad, np.nan, out)
+
+
+def default_forecaster(freq: str = "MS", *, n_jobs: int = 1, num_threads: int = 1, random_state: int = 0,
+                       margin: float = 0.02, uncertainty=None) -> AutoForecaster:
+    """The recommended forecaster (unfitted): :class:`AutoForecaster` over :func:`default_candidates`.
+
+    Parameters
+    ----------
+    freq : panel frequency, ``"MS"``, ``"QS"`` or ``"YS"`` (kept for configs; the candidates
+        follow the frequency of the panel given to ``fit``).
+    n_jobs : processes for the per-series statsmodels candidates.
+    num_threads, random_state : BLAS threads and seed of the global candidates.
+    margin : see :class:`AutoForecaster`.
+    uncertainty : the uncertainty layer (origins and horizon of the inner rolling origin too).
 
     Returns
     -------
-    Unfitted ``Ensemble({"naive", "ridge", "lightgbm"}, method="median")``; call
-    ``fit(panel, target)`` then ``predict(horizon, quantiles)`` (forecasts in target units).
+    Unfitted :class:`AutoForecaster`; call ``fit(panel, target)`` then ``predict(horizon,
+    quantiles)`` (forecasts in target units).
 
     Examples
     --------
-    >>> model = default_forecaster("YS")
-    >>> model.members["ridge"].lags
-    (1, 2, 3)
+    >>> default_forecaster("YS").margin
+    0.02
     """
-    lags, windows = default_lags(freq), default_windows(freq)
-    members = {
-        "naive": Naive(),
-        "ridge": SklearnForecaster(Ridge(alpha=1.0), lags=lags, windows=windows, num_threads=num_threads,
-                                   random_state=random_state),
-        "lightgbm": LightGBMForecaster(lags=lags, windows=windows, num_threads=num_threads, seed=random_state),
-    }
-    return Ensemble(members, method="median")
+    if freq not in P.FREQ_SEASON:
+        raise ValueError(f"unknown panel frequency {freq!r}; expected one of MS, QS, YS")
+    return AutoForecaster(n_jobs=n_jobs, num_threads=num_threads, random_state=random_state, margin=margin,
+                          uncertainty=uncertainty)

@@ -18,12 +18,12 @@ How a forecast is made (all in vectorised NumPy over every series at once):
    Rows whose target is NaN are not training rows.
 4. **Strategies.** ``"recursive"``: one one-step model, predictions fed back step by step (the
    loop runs over horizon steps only). ``"direct"``: one model per horizon step ``h`` using only
-   data at least ``h`` periods old (lags >= h). Direct models are fitted on first use by
-   ``predict`` (the horizon is not known at ``fit``) and kept.
-5. **Intervals.** Conformal: :class:`lmforecast.intervals.ConformalCalibrator` on errors of
-   refits of this same model at rolling origins inside the training data (the training data
-   cut at each origin; transforms and scaler refitted too). Run by ``predict`` only when a
-   level other than 0.5 is requested, and kept for later calls.
+   data at least ``h`` periods old (lags >= h), all fitted at ``fit`` for steps up to
+   ``max_horizon`` (default five years: 60 models on a monthly panel, so mind the cost).
+5. **Intervals.** From the shared uncertainty layer
+   (:class:`lmforecast.uncertainty.ResidualUncertainty`), calibrated at ``fit`` on errors of
+   refits of this same model at origins inside the training data (the training data cut at each
+   origin; transforms and scaler refitted too).
 
 Exogenous variables in the recursive strategy: a lag reaching past the training data uses
 the variable's last observed value (persistence); the direct strategy never needs to.
@@ -34,17 +34,11 @@ used and the per-series target transform and scaler fitted at the last refit are
 (the scaler's statistics are treated as part of the fitted model, so the regressor keeps
 seeing inputs in the space it was trained in); the history that lag/rolling features, the
 anchor, calendar and exogenous features are built from is replaced by the new panel, so
-recursive and direct forecasts start right after its last period. Conformal intervals stay
-as of the last refit: the calibrator is computed (lazily, then cached) from the data of the
-last ``fit`` only, so the same refit gives the same interval widths whatever updates follow.
-Direct-step and quantile models first needed after an update are likewise fitted on the last
-refit's data.
+recursive and direct forecasts start right after its last period. The calibration stays
+as of the last refit, so the same refit gives the same interval widths whatever updates follow.
 """
 
 from __future__ import annotations
-
-import hashlib
-from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -53,18 +47,17 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from lmforecast import panel as P
 from lmforecast.errors import PanelError
 from lmforecast.features.calendar import calendar_features
 from lmforecast.features.model_features import (TENSION, forward_fill, lag_features,
                                                 normalize_exog_lags, tension)
-from lmforecast.intervals import ConformalCalibrator, default_step
+from lmforecast.uncertainty import planning_horizon
 from lmforecast.models.base import FitContext, Forecaster
 from lmforecast.models.transforms import Chain, SeriesScaler, make_transform
 
-__all__ = ["SklearnForecaster", "clear_fit_cache", "WINDOW_FEATURES"]
+__all__ = ["SklearnForecaster", "WINDOW_FEATURES"]
 
 _CALENDAR_COLUMNS = {
     12: ["month", "month_sin", "month_cos", "days", "holidays", "working_days", "ramadan_share", "eid_days"],
@@ -86,19 +79,6 @@ class _Core:
 
     def __init__(self, **kw):
         self.__dict__.update(kw)
-
-
-#: Fitted cores by content hash of (class, params, every training input). Fits are
-#: deterministic functions of their inputs, so a hit returns exactly the model a refit would
-#: give. It makes backtests cheaper: the calibration refit at an origin inside one fold is the
-#: same fit as another fold's model at that origin. Least recently used entries are dropped.
-_FIT_CACHE: OrderedDict[str, _Core] = OrderedDict()
-FIT_CACHE_SIZE = 12
-
-
-def clear_fit_cache() -> None:
-    """Forget every cached fit (returns nothing); results do not change, only timings."""
-    _FIT_CACHE.clear()
 
 
 class SklearnForecaster(Forecaster):
@@ -124,9 +104,8 @@ class SklearnForecaster(Forecaster):
     exog_lags : lagged exogenous panel variables, e.g. ``{"jobseekers": 1}`` or
         ``{"jobseekers": (1, 12), "tension": 1}``. Nonnegative variables enter as ``log1p``.
     strategy : ``"recursive"`` or ``"direct"``.
-    n_windows_calibration : rolling origins for conformal intervals.
-    calibration_step : periods between calibration origins (``None``:
-        :func:`lmforecast.intervals.default_step`).
+    max_horizon : direct strategy only: steps with a model of their own, all fitted at ``fit``
+        (``None`` = five years at the panel frequency); ``predict`` cannot go further.
     relative : model the target relative to the recent level (see module docstring).
     impute : ``True`` builds lag features from each series forward-filled with its last
         observed value and wraps the regressor in
@@ -137,19 +116,17 @@ class SklearnForecaster(Forecaster):
     num_threads : cap on OpenMP/BLAS threads while fitting and predicting (threadpoolctl);
         default 1, since threads fight over a busy machine's cores (``None``: no cap).
     random_state : seed for the regressor (the only source of randomness).
+    uncertainty : the uncertainty layer (:class:`~lmforecast.uncertainty.ResidualUncertainty`;
+        ``None`` = default, ``"none"`` = point forecasts only).
 
     Attributes
     ----------
     lags_, windows_ : lags and windows actually used (after dropping too long ones).
     feature_names_ : names of the model's input columns (of the last model fitted).
     models_ : fitted regressors by key: ``0`` the recursive one-step model, ``h`` the direct
-        model of step ``h``, ``(h, level)`` quantile models (direct/quantile ones are added by
-        ``predict`` on first use).
+        model of step ``h``, ``(h, level)`` quantile models.
     model_ : the one-step model (``models_[0]``, or ``models_[1]`` for the direct strategy).
-    calibrator_ : the fitted :class:`~lmforecast.intervals.ConformalCalibrator` (after a
-        ``predict`` with interval levels), computed from the data of the last ``fit``.
-    fit_y_, fit_exog_, fit_time_index_ : the data of the last ``fit`` (``update`` leaves them;
-        ``y_`` and ``exog_raw_`` are the current history).
+    y_, exog_raw_ : the current history (target and exogenous arrays the features read).
 
     ``update(panel)`` re-anchors at a later origin keeping every fitted model (see the module
     docstring).
@@ -157,8 +134,8 @@ class SklearnForecaster(Forecaster):
 
     def __init__(self, regressor=None, lags=(1, 2, 3, 6, 12), windows=(3, 12), transform="log1p",
                  scaler="seasonal_mae", calendar=True, exog_lags=(), strategy="recursive",
-                 n_windows_calibration=4, calibration_step=None, relative=True, impute=None,
-                 num_threads=1, random_state=0, window_stats=WINDOW_FEATURES):
+                 max_horizon=None, relative=True, impute=None, num_threads=1, random_state=0,
+                 window_stats=WINDOW_FEATURES, uncertainty=None):
         self.regressor = regressor
         self.lags = lags
         self.windows = windows
@@ -168,12 +145,12 @@ class SklearnForecaster(Forecaster):
         self.calendar = calendar
         self.exog_lags = exog_lags
         self.strategy = strategy
-        self.n_windows_calibration = n_windows_calibration
-        self.calibration_step = calibration_step
+        self.max_horizon = max_horizon
         self.relative = relative
         self.impute = impute
         self.num_threads = num_threads
         self.random_state = random_state
+        self.uncertainty = uncertainty
 
     # --- regressor hooks (LightGBMForecaster overrides them) --------------------------------
     def _base_regressor(self):
@@ -210,8 +187,8 @@ class SklearnForecaster(Forecaster):
     def _check_params(self, n_time: int) -> None:
         if self.strategy not in ("recursive", "direct"):
             raise ValueError(f"strategy must be 'recursive' or 'direct', got {self.strategy!r}")
-        if int(self.n_windows_calibration) < 1:
-            raise ValueError(f"n_windows_calibration must be >= 1, got {self.n_windows_calibration}")
+        if self.max_horizon is not None and int(self.max_horizon) < 1:
+            raise ValueError(f"max_horizon must be >= 1 period, got {self.max_horizon}")
         if isinstance(self.window_stats, str) or not set(self.window_stats) <= set(WINDOW_FEATURES):
             raise ValueError(f"window_stats must be a subset of {WINDOW_FEATURES}, got {self.window_stats!r}")
 
@@ -235,16 +212,10 @@ class SklearnForecaster(Forecaster):
         self.major_code_ = pd.factorize(np.asarray(context.occupation_major).astype(str), sort=True)[0].astype(float)
         self.exog_spec_ = normalize_exog_lags(self.exog_lags or None, 1)
         self.exog_raw_ = self._exog_arrays(context)
-        self.country_ = str(context.panel.attrs.get("country", "MA") or "MA")
+        self.country_ = context.country
         self.y_ = y
-        # the data of this (re)fit: calibration and lazily fitted models use it, also after update()
-        self.fit_y_ = y
-        self.fit_exog_ = self.exog_raw_
-        self.fit_time_index_ = context.time_index
-        self.calibration_ = None
         calendar = self._calendar_matrix(context.time_index, 0)
-        self.core_ = self._fit_core(y, {k: v for k, v in self.exog_raw_.items()}, calendar,
-                                    horizon=1 if self.strategy == "direct" else None)
+        self.core_ = self._fit_core(y, dict(self.exog_raw_), calendar, horizon=self._max_horizon())
         self.feature_names_ = self.core_.feature_names
         self.models_ = self.core_.models
         self.model_ = self.models_[0 if self.strategy == "recursive" else 1]
@@ -325,41 +296,15 @@ class SklearnForecaster(Forecaster):
             steps.append(make_transform(scaler, season))
         return Chain(steps)
 
-    def _fit_key(self, y: np.ndarray, exog: dict[str, np.ndarray], calendar) -> str:
-        """Content hash of everything a fit on ``y`` depends on."""
-        digest = hashlib.sha1()
-        params = sorted((k, repr(v)) for k, v in self.get_params(deep=False).items())
-        cal_names, cal = calendar
-        for part in (type(self).__qualname__, params, self.freq_, str(self.fit_time_index_[0]), y.shape,
-                     self.lags_, self.windows_, cal_names, sorted(exog)):
-            digest.update(repr(part).encode())
-        arrays = [y, cal[: y.shape[1]], self.region_code_, self.major_code_] + [exog[k] for k in sorted(exog)]
-        for array in arrays:
-            digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
-        return digest.hexdigest()
+    def _max_horizon(self) -> int:
+        """Steps with their own model in the direct strategy (``max_horizon`` or five years)."""
+        return planning_horizon(self.freq_) if self.max_horizon is None else int(self.max_horizon)
 
-    def _fit_core(self, y: np.ndarray, exog: dict[str, np.ndarray], calendar, horizon: int | None) -> _Core:
-        """Fit transform + model(s) on ``y`` (series, time); ``horizon`` = direct models 1..h.
+    def _min_train(self, season_length: int) -> int:
+        return 3
 
-        Returns a cached core when an identical fit was made before (see ``_FIT_CACHE``).
-        """
-        key = self._fit_key(y, exog, calendar)
-        core = _FIT_CACHE.get(key)
-        if core is not None:
-            _FIT_CACHE.move_to_end(key)
-            if calendar[1].shape[0] > core.calendar[1].shape[0]:
-                core.calendar = calendar  # same periods, more future rows
-            for h in range(2, (horizon or 1) + 1) if self.strategy == "direct" else ():
-                if h not in core.models:
-                    self._fit_step(core, h)
-            return core
-        core = self._fit_core_uncached(y, exog, calendar, horizon)
-        _FIT_CACHE[key] = core
-        while len(_FIT_CACHE) > FIT_CACHE_SIZE:
-            _FIT_CACHE.popitem(last=False)
-        return core
-
-    def _fit_core_uncached(self, y, exog, calendar, horizon):
+    def _fit_core(self, y, exog, calendar, horizon):
+        """Fit transform + model(s) on ``y`` (series, time); ``horizon`` = direct models 1..h."""
         season = P.season_length(self.freq_)
         n_time = y.shape[1]
         chain = self._target_transform(season).fit(y)
@@ -456,8 +401,10 @@ class SklearnForecaster(Forecaster):
             else:
                 key = h if quantile is None else (h, quantile)
                 min_lag = h
-            if key not in core.models:  # an updated core shares its models with the refit's core
-                self._fit_step(core.fit_core or core, min_lag, quantile)
+            if key not in core.models:
+                raise ValueError(f"{type(self).__name__} has no model for step {h}"
+                                 + ("" if quantile is None else f" and quantile {quantile}")
+                                 + f": fitted for {self._max_horizon()} steps (max_horizon)")
             _, X, anchor = self._design(core, u_ext if self.strategy == "recursive" else u_ext[:, : n_time + h],
                                         col, min_lag)
             pred = core.models[key].predict(X).reshape(n_series)
@@ -471,76 +418,9 @@ class SklearnForecaster(Forecaster):
     def _y_of(self, core: _Core) -> np.ndarray:
         return core.y
 
-    def _point(self, horizon: int) -> np.ndarray:
-        if self.calendar:
-            self.core_.calendar = self._calendar_matrix(self.time_index_, horizon)
-        return self._predict_core(self.core_, horizon)
-
-    def _calibrate(self, horizon: int) -> ConformalCalibrator:
-        """Conformal calibrator for ``horizon`` steps (cached; a longer horizon recomputes)."""
-        if self.calibration_ is not None and self.calibration_[0] >= horizon:
-            return self.calibration_[1]
-        season = P.season_length(self.freq_)
-        # as of the last refit (unchanged by update): the data fit() saw
-        fit_y = self.fit_y_
-        calendar = self._calendar_matrix(self.fit_time_index_, horizon)
-        # refits need some history, but short series (annual data) must still get intervals
-        longest = max(max(self.lags_, default=1), max(self.windows_, default=1)) + 1
-        min_train = min(longest, max(2, fit_y.shape[1] // 2))
-
-        def fit_predict(y_train: np.ndarray) -> np.ndarray:
-            origin = y_train.shape[1]
-            exog = {k: v[:, :origin] for k, v in self.fit_exog_.items()}
-            cal_names, cal = calendar
-            try:
-                core = self._fit_core(y_train, exog, (cal_names, cal[: origin + horizon]),
-                                      horizon=horizon if self.strategy == "direct" else None)
-            except _NoTrainingRows:  # an origin too early for this model: no errors from it
-                return np.full((y_train.shape[0], horizon), np.nan)
-            return self._predict_core(core, horizon)
-
-        step = self.calibration_step or default_step(horizon, season)
-        calibrator = ConformalCalibrator(n_windows=int(self.n_windows_calibration), step=step)
-        progress = _Progress(fit_predict, int(self.n_windows_calibration), type(self).__name__)
-        calibrator.calibrate(progress, fit_y, horizon, season, groups=self.context_.occupation_major,
-                             min_train=min_train)
-        progress.close()
-        if not np.isfinite(calibrator.errors_).any():
-            raise PanelError(
-                f"cannot calibrate intervals for target {self.target_!r}: with {fit_y.shape[1]} periods no refit "
-                f"at an origin {horizon} or more periods before the end (and after {min_train} periods) "
-                f"could be trained and scored; request quantiles=(0.5,) or use a shorter horizon")
-        self.calibration_ = (horizon, calibrator)
-        self.calibrator_ = calibrator
-        return calibrator
-
-    def _interval_quantiles(self, point: np.ndarray, horizon: int, levels) -> np.ndarray:
-        return self._calibrate(horizon).quantiles(point, levels)
-
-    def _predict_series(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
+    def _predict_point(self, horizon: int) -> np.ndarray:
         with threadpool_limits(self.num_threads):
-            return self._predict_series_unlimited(horizon, quantiles)
-
-    def _predict_series_unlimited(self, horizon: int, quantiles: tuple[float, ...]) -> np.ndarray:
-        point = self._point(horizon)
-        if tuple(quantiles) == (0.5,):
-            return point[:, :, None]
-        out = self._interval_quantiles(point, horizon, quantiles)
-        out[:, :, list(quantiles).index(0.5)] = point
-        return out
-
-
-class _Progress:
-    """Wrap a calibration ``fit_predict`` with a tqdm bar over the refits (off when not a TTY)."""
-
-    def __init__(self, fit_predict, total: int, name: str):
-        self.fit_predict = fit_predict
-        self.bar = tqdm(total=total, desc=f"{name} calibration refits", disable=None, leave=False)
-
-    def __call__(self, y_train):
-        out = self.fit_predict(y_train)
-        self.bar.update(1)
-        return out
-
-    def close(self) -> None:
-        self.bar.close()
+            core = self.core_
+            if self.calendar:  # a copy with calendar rows for the forecast periods (no side effect)
+                core = _Core(**{**core.__dict__, "calendar": self._calendar_matrix(self.time_index_, horizon)})
+            return self._predict_core(core, horizon)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from lmforecast.intervals import series_scale
+from lmforecast.uncertainty import series_scale
 
 __all__ = ["Log1p", "Difference", "SeriesScaler", "Chain", "make_transform"]
 
