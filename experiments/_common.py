@@ -278,8 +278,9 @@ def make_splitter(cfg: DictConfig):
     from lmforecast.backtest import RollingOriginSplitter
 
     bt = cfg.backtest
-    return RollingOriginSplitter(horizon=bt.horizon, initial=bt.initial, step=bt.step, n_windows=bt.n_windows,
-                                 window=bt.window, gap=bt.gap, refit_every=bt.refit_every)
+    return RollingOriginSplitter(horizon=bt.horizon, years=bt.years, initial=bt.initial, step=bt.step,
+                                 n_windows=bt.n_windows, window=bt.window, gap=bt.gap, refit_every=bt.refit_every,
+                                 partial=bt.partial, min_test=bt.min_test)
 
 
 def metric_tables(backtest_ds: xr.Dataset, metrics, by) -> tuple[pd.Series, pd.DataFrame, dict]:

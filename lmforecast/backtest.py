@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 import os
 import time as _time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 TARGET_TIME = "target_time"
+HORIZON_YEAR = "horizon_year"
 
 
 # --- splitter --------------------------------------------------------------------------------
@@ -84,13 +86,23 @@ class RollingOriginSplitter:
     fit with at least ``initial`` training periods. Modelled on skforecast's ``TimeSeriesFold``
     and sktime's ``ExpandingWindowSplitter``.
 
+    **Long horizons on short histories** (``partial=True``): when ``n_windows`` cutoffs with a
+    full ``horizon`` of actuals do not fit after ``initial`` training periods (five years ahead
+    on a panel with a few years of history, the normal case for Moroccan regional series), the
+    cutoffs move later, as far as leaving ``min_test`` periods of actuals after the last one, so
+    that at least two origins remain; their test windows run past the end of the data (those
+    periods are forecast, and have NaN actuals). Full windows are always preferred.
+
     Parameters
     ----------
-    horizon : periods forecast after ``cutoff + gap`` (>= 1).
+    horizon : periods forecast after ``cutoff + gap`` (>= 1); ``None`` = ``years`` years at the
+        panel frequency (five years: 60 monthly, 20 quarterly, 5 annual periods, the planners'
+        horizon).
+    years : the horizon in years when ``horizon`` is None (1 gives the short horizon).
     initial : minimum number of training periods of the first fold (and the window length when
         ``window="sliding"``). ``None`` needs ``n_windows`` (then the first fold trains on
         everything before its cutoff).
-    step : periods between consecutive cutoffs (>= 1).
+    step : periods between consecutive cutoffs (>= 1); ``None`` = one year at the panel frequency.
     n_windows : number of folds; ``None`` = as many as fit.
     window : ``"expanding"`` (train from the first period) or ``"sliding"`` (the last
         ``initial`` periods, or the first fold's length when ``initial`` is None).
@@ -98,6 +110,8 @@ class RollingOriginSplitter:
     refit_every : refit the model every ``refit_every`` folds (see :func:`backtest` for what
         happens in between).
     last_cutoff : period start of the latest cutoff; ``None`` = the last possible one.
+    partial : allow test windows that run past the end of the data (see above).
+    min_test : periods of actuals the latest partial window must keep (``None`` = one year).
 
     Examples
     --------
@@ -108,9 +122,11 @@ class RollingOriginSplitter:
     [('2020-06', 6, 6), ('2020-07', 7, 7), ('2020-08', 8, 8)]
     """
 
-    def __init__(self, horizon: int, initial: int | None = None, step: int = 1, n_windows: int | None = None,
-                 window: str = "expanding", gap: int = 0, refit_every: int = 1, last_cutoff=None):
+    def __init__(self, horizon: int | None = None, initial: int | None = None, step: int | None = 1,
+                 n_windows: int | None = None, window: str = "expanding", gap: int = 0, refit_every: int = 1,
+                 last_cutoff=None, partial: bool = False, min_test: int | None = None, years: int = 5):
         self.horizon = horizon
+        self.years = years
         self.initial = initial
         self.step = step
         self.n_windows = n_windows
@@ -118,6 +134,8 @@ class RollingOriginSplitter:
         self.gap = gap
         self.refit_every = refit_every
         self.last_cutoff = last_cutoff
+        self.partial = partial
+        self.min_test = min_test
         self._check_params()
 
     def _check_params(self) -> None:
@@ -127,9 +145,11 @@ class RollingOriginSplitter:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
                 raise ValueError(f"RollingOriginSplitter: {name} must be an integer >= {minimum}, got {value!r}")
 
-        whole("horizon", self.horizon, 1)
+        whole("horizon", self.horizon, 1, optional=True)
+        whole("min_test", self.min_test, 1, optional=True)
         whole("initial", self.initial, 1, optional=True)
-        whole("step", self.step, 1)
+        whole("step", self.step, 1, optional=True)
+        whole("years", self.years, 1)
         whole("n_windows", self.n_windows, 1, optional=True)
         whole("gap", self.gap, 0)
         whole("refit_every", self.refit_every, 1)
@@ -141,22 +161,44 @@ class RollingOriginSplitter:
     def get_params(self) -> dict:
         """The constructor arguments as a dict (``last_cutoff`` as an ISO date string or None)."""
         last = None if self.last_cutoff is None else pd.Timestamp(self.last_cutoff).strftime("%Y-%m-%d")
-        return {"horizon": int(self.horizon), "initial": None if self.initial is None else int(self.initial),
-                "step": int(self.step), "n_windows": None if self.n_windows is None else int(self.n_windows),
+        return {"horizon": None if self.horizon is None else int(self.horizon),
+                "initial": None if self.initial is None else int(self.initial),
+                "step": None if self.step is None else int(self.step), "years": int(self.years), "n_windows": None if self.n_windows is None else int(self.n_windows),
                 "window": self.window, "gap": int(self.gap), "refit_every": int(self.refit_every),
-                "last_cutoff": last}
+                "last_cutoff": last, "partial": bool(self.partial),
+                "min_test": None if self.min_test is None else int(self.min_test)}
+
+    def resolved_horizon(self, freq: str | None) -> int:
+        """``horizon`` in periods (five years at ``freq`` when ``horizon`` is None)."""
+        if self.horizon is not None:
+            return int(self.horizon)
+        if freq is None:
+            raise ValueError("RollingOriginSplitter(horizon=None) needs the panel frequency to mean five years")
+        from lmforecast.uncertainty import planning_horizon
+
+        return planning_horizon(freq, int(self.years))
+
+    def resolved_step(self, freq: str | None) -> int:
+        """``step`` in periods (one year at ``freq`` when ``step`` is None)."""
+        if self.step is not None:
+            return int(self.step)
+        if freq is None:
+            raise ValueError("RollingOriginSplitter(step=None) needs the panel frequency to mean one year")
+        return P.season_length(freq)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"RollingOriginSplitter({args})"
 
-    def split(self, time_index) -> list[Fold]:
+    def split(self, time_index, freq: str | None = None) -> list[Fold]:
         """Folds over ``time_index``, earliest cutoff first.
 
         Parameters
         ----------
         time_index : ``pd.DatetimeIndex`` of period starts (or a panel / DataArray with a
             ``time`` dim), increasing and without duplicates.
+        freq : panel frequency (``"MS"``, ``"QS"``, ``"YS"``); default: the panel's ``freq``
+            attribute or the index's frequency. Needed for ``horizon=None`` and partial windows.
 
         Returns
         -------
@@ -168,9 +210,15 @@ class RollingOriginSplitter:
         ``last_cutoff`` is not a period of the index or leaves too few periods after it, or when
         ``n_windows`` folds do not fit.
         """
+        if freq is None and isinstance(time_index, (xr.Dataset, xr.DataArray)):
+            freq = time_index.attrs.get("freq")
         times = _as_time_index(time_index)
+        if freq is None:
+            freq = times.freqstr or pd.infer_freq(times) if len(times) > 2 else times.freqstr
         n = len(times)
-        horizon, gap, step = int(self.horizon), int(self.gap), int(self.step)
+        horizon, gap, step = self.resolved_horizon(freq), int(self.gap), self.resolved_step(freq)
+        if self.partial:
+            return self._split_partial(times, freq, horizon, gap, step)
         after = gap + horizon
         if self.initial is not None and self.initial + after > n:
             raise ValueError(f"not enough data: initial={self.initial} + gap={gap} + horizon={horizon} = "
@@ -203,17 +251,53 @@ class RollingOriginSplitter:
                     + (f"fewer than initial={self.initial}" if self.initial is not None else "fewer than 1"))
         else:
             first = last - ((last - first_allowed) // step) * step
-        cutoffs = range(first, last + 1, step)
+        return self._folds(times, range(first, last + 1, step), first, gap, horizon, freq)
+
+    def _folds(self, times, cutoffs, first, gap, horizon, freq) -> list[Fold]:
         length = int(self.initial) if self.initial is not None else first + 1
         folds = []
         for i, c in enumerate(cutoffs):
             start = 0 if self.window == "expanding" else c + 1 - length
             train = slice(start, c + 1)
-            test = slice(c + 1 + gap, c + 1 + gap + horizon)
+            stop = c + 1 + gap + horizon
+            test = slice(c + 1 + gap, min(stop, len(times)))
+            test_time = times[test]
+            if stop > len(times):  # a partial window: its last periods lie after the data
+                test_time = pd.date_range(times[c], periods=gap + horizon + 1, freq=freq)[1 + gap:]
             folds.append(Fold(index=i, cutoff=times[c], train=train, test=test,
                               refit=(i % int(self.refit_every) == 0),
-                              train_time=times[train], test_time=times[test]))
+                              train_time=times[train], test_time=pd.DatetimeIndex(test_time)))
         return folds
+
+    def _split_partial(self, times, freq, horizon, gap, step) -> list[Fold]:
+        """Cutoffs for long horizons: full windows when they fit, else windows past the data end."""
+        n = len(times)
+        if freq is None:
+            raise ValueError("partial windows need the panel frequency (pass freq=)")
+        season = P.season_length(freq)
+        min_test = int(self.min_test) if self.min_test is not None else min(season, horizon)
+        initial = int(self.initial) if self.initial is not None else 2 * season
+        wanted = int(self.n_windows) if self.n_windows is not None else 3
+        first_allowed = initial - 1
+        latest = n - 1 - gap - min_test                  # the latest cutoff keeping min_test actuals
+        if latest < first_allowed:
+            raise ValueError(f"not enough data: initial={initial} training periods + gap={gap} + "
+                             f"min_test={min_test} periods of actuals = {initial + gap + min_test} "
+                             f"periods needed, the time index has {n}")
+        full_last = n - 1 - gap - horizon
+        last = full_last if full_last - (wanted - 1) * step >= first_allowed else \
+            min(latest, max(full_last, first_allowed + (wanted - 1) * step))
+        if self.last_cutoff is not None:
+            stamp = pd.Timestamp(self.last_cutoff)
+            if stamp not in times:
+                raise ValueError(f"last_cutoff {stamp:%Y-%m-%d} is not a period of the time index")
+            last = min(int(times.get_loc(stamp)), latest)
+        count = min(wanted, (last - first_allowed) // step + 1)
+        if count < min(2, wanted) and step > 1:        # two origins at least: tighten the spacing
+            step = max(1, (last - first_allowed) // max(min(2, wanted) - 1, 1))
+            count = min(wanted, (last - first_allowed) // step + 1)
+        first = last - (count - 1) * step
+        return self._folds(times, range(first, last + 1, step), first, gap, horizon, freq)
 
 
 def _as_time_index(time_index) -> pd.DatetimeIndex:
@@ -367,7 +451,11 @@ def _run_chain(forecaster, target: str, chain: list[tuple[Fold, xr.Dataset]], qu
             if not prediction.indexes[dim].equals(train_panel.indexes[dim]):
                 raise RuntimeError(f"{type(model).__name__} returned {dim} labels that differ from the panel's")
         scale = seasonal_naive_scale(train_panel[target], season=season)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            last_year = train_panel[target].isel({P.TIME: slice(-season, None)}).mean(P.TIME, skipna=True)
         out.append({"forecast": np.asarray(prediction.values, dtype=float),
+                    "last_year": last_year.transpose(P.REGION, P.OCCUPATION).values,
                     "quantiles": np.asarray(prediction[P.QUANTILE].values, dtype=float),
                     "scale": scale["scale"].transpose(P.REGION, P.OCCUPATION).values,
                     "lag": scale["lag"].transpose(P.REGION, P.OCCUPATION).values,
@@ -418,10 +506,12 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
     Returns
     -------
     Dataset with dims ``cutoff x horizon x region x occupation x quantile``:
-    ``forecast`` (all dims, target units), ``actual`` (no quantile; final values from ``panel``),
-    ``insample_scale`` and ``insample_scale_lag`` (``cutoff x region x occupation``; seasonal-naive
-    MAE of each fold's training part, see :func:`lmforecast.metrics.seasonal_naive_scale`),
-    ``refit`` (``cutoff``, bool); coordinate ``target_time`` (``cutoff x horizon``); attrs with the
+    ``forecast`` (all dims, target units), ``actual`` (no quantile; final values from ``panel``,
+    NaN after its end for partial windows), ``insample_scale`` and ``insample_scale_lag``
+    (``cutoff x region x occupation``; seasonal-naive MAE of each fold's training part, see
+    :func:`lmforecast.metrics.seasonal_naive_scale`), ``last_year_level`` (same dims: the mean of
+    the last year of training, the base of the change metrics), ``refit`` (``cutoff``, bool);
+    coordinates ``target_time`` (``cutoff x horizon``) and ``horizon_year`` (``horizon``); attrs with the
     model (name, params JSON, repr), target, freq, splitter params, quantiles, refit policy and
     timings in seconds (``wall_time_s``, ``fit_time_s``, ``predict_time_s``; not reproducible).
     """
@@ -432,8 +522,8 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
     if int(n_jobs) == 0:
         raise ValueError("n_jobs must be a non-zero integer (-1 = all cores)")
     levels = check_quantiles(quantiles)
-    folds = splitter.split(panel.indexes[P.TIME])
-    gap, horizon = int(splitter.gap), int(splitter.horizon)
+    folds = splitter.split(panel.indexes[P.TIME], freq=panel.attrs["freq"])
+    gap, horizon = int(splitter.gap), splitter.resolved_horizon(panel.attrs["freq"])
     season = P.season_length(panel.attrs["freq"])
     updatable = _can_update(forecaster)
     chains = _chains(folds, updatable)
@@ -465,12 +555,14 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
     cutoffs = pd.DatetimeIndex([f.cutoff for f in folds], name=P.CUTOFF)
     horizons = np.arange(gap + 1, gap + horizon + 1, dtype="int64")
     target_time = np.stack([f.test_time.values for f in folds]).astype("datetime64[ns]")
-    actual_values = np.stack([panel[target].isel({P.TIME: f.test}).transpose(*P.DIMS).values for f in folds])
+    actual_values = np.stack([panel[target].reindex({P.TIME: f.test_time}).transpose(*P.DIMS).values
+                              for f in folds])                     # NaN after the end of the data
     target_attrs = {k: v for k, v in panel[target].attrs.items() if k in ("units", "description", "kind", "aggregation")}
 
     coords = {P.CUTOFF: cutoffs, P.HORIZON: horizons, P.REGION: panel[P.REGION].values,
               P.OCCUPATION: panel[P.OCCUPATION].values, P.QUANTILE: np.asarray(levels, dtype=float),
-              TARGET_TIME: ((P.CUTOFF, P.HORIZON), target_time)}
+              TARGET_TIME: ((P.CUTOFF, P.HORIZON), target_time),
+              HORIZON_YEAR: (P.HORIZON, (horizons - 1) // season + 1)}
     for name, coord in panel.coords.items():
         if name not in P.DIMS and coord.dims and set(coord.dims) <= {P.REGION, P.OCCUPATION}:
             coords[name] = coord.variable
@@ -484,12 +576,17 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
                                 "description": "mean absolute seasonal-naive error on the fold's training part"}),
             "insample_scale_lag": ((P.CUTOFF, P.REGION, P.OCCUPATION), np.stack([r["lag"] for r in results]),
                                    {"units": "periods", "description": "lag of the MASE scale (season, or 1)"}),
+            "last_year_level": ((P.CUTOFF, P.REGION, P.OCCUPATION), np.stack([r["last_year"] for r in results]),
+                                {"units": target_attrs.get("units", ""),
+                                 "description": "mean of the target over the last year of the fold's training "
+                                                "part (the base of the change metrics)"}),
             "refit": ((P.CUTOFF,), np.array([r["refit"] for r in results], dtype=bool),
                       {"description": "whether the model was re-fitted at this cutoff"}),
         },
         coords=coords,
     )
     ds[TARGET_TIME].attrs = {"description": "period start forecast at (cutoff, horizon)"}
+    ds[HORIZON_YEAR].attrs = {"units": "years after cutoff", "description": "horizon year of each step"}
     ds[P.HORIZON].attrs = {"units": "periods after cutoff"}
     if int(splitter.refit_every) > 1:
         policy = (f"refit every {splitter.refit_every} cutoffs, update(panel) in between" if updatable else
@@ -551,7 +648,7 @@ def backtest_models(models: Mapping[str, object], panel: xr.Dataset, target: str
     forecast = xr.concat([runs[n]["forecast"] for n in names], dim=model_index)
     refit = xr.concat([runs[n]["refit"] for n in names], dim=model_index)
     ds = first.drop_vars(["forecast", "refit"]).assign(forecast=forecast, refit=refit)
-    ds = ds[["forecast", "actual", "insample_scale", "insample_scale_lag", "refit"]]
+    ds = ds[["forecast", "actual", "insample_scale", "insample_scale_lag", "last_year_level", "refit"]]
     ds.attrs = {k: v for k, v in first.attrs.items() if k not in _MODEL_ATTRS}
     ds.attrs["models"] = json.dumps({n: {k: runs[n].attrs[k] for k in _MODEL_ATTRS} for n in names})
     ds.attrs["wall_time_s"] = float(sum(runs[n].attrs["wall_time_s"] for n in names))

@@ -67,12 +67,15 @@ class FeaturesConfig:
 
 @dataclass
 class BacktestConfig:
-    """Rolling-origin backtest settings (in panel periods)."""
+    """Rolling-origin backtest settings (in panel periods; null = the yearly default)."""
 
-    horizon: int = 12
+    horizon: Optional[int] = None         # null = `years` years at the panel frequency
+    years: int = 5
     n_windows: int = 3
-    step: int = 6
+    step: Optional[int] = None            # null = one year
     initial: Optional[int] = None
+    partial: bool = True                  # windows may run past the data end (short histories)
+    min_test: Optional[int] = None        # null = one year of actuals in the last partial window
     window: str = "expanding"             # or "sliding" (the last `initial` periods)
     gap: int = 0
     refit_every: int = 1
@@ -80,8 +83,8 @@ class BacktestConfig:
     n_jobs: int = 1                       # folds in parallel (joblib), one thread each
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
     metrics: list[str] = field(default_factory=lambda: [
-        "mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball"])
-    by: list[str] = field(default_factory=lambda: ["region", "occupation"])
+        "mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball", "change_error", "direction"])
+    by: list[str] = field(default_factory=lambda: ["region", "occupation", "horizon_year"])
 
 
 @dataclass

@@ -44,6 +44,7 @@ Dims = str | Sequence[Hashable] | None
 __all__ = [
     "mae", "rmse", "smape", "wape", "bias", "mase", "pinball", "coverage", "interval_width",
     "seasonal_naive_scale", "point_forecast", "evaluate", "METRICS", "DEFAULT_METRICS",
+    "window_change", "change_error", "direction_accuracy",
 ]
 
 DEFAULT_METRICS: tuple[str, ...] = ("mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball")
@@ -317,6 +318,80 @@ def interval_width(actual: xr.DataArray, forecast: xr.DataArray, *, dim: Dims = 
     return result
 
 
+# --- change over the window (long horizons) ------------------------------------------------
+def window_change(actual: xr.DataArray, forecast: xr.DataArray, *, base: xr.DataArray,
+                  year_of: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """Relative change from the last training year to the last horizon year, true and forecast.
+
+    For each cutoff the end of the window is its last horizon year with any observed actual
+    (the fifth year when the data reach it; earlier for a partial window). The change of a
+    series is ``mean(values in that year) / base - 1``, the forecast's mean taken over the same
+    observed periods as the actual's, ``base`` being the mean of the last training year.
+
+    Parameters
+    ----------
+    actual, forecast : backtest ``actual`` and ``forecast`` (``cutoff x horizon x ...``).
+    base : ``last_year_level`` of the backtest (``cutoff x region x occupation``), target units.
+    year_of : horizon year of each step (the ``horizon_year`` coordinate, along ``horizon``).
+
+    Returns
+    -------
+    ``(true_change, forecast_change)`` as fractions, without the ``horizon`` dim (NaN where
+    ``base`` is not positive).
+    """
+    point = point_forecast(forecast)
+    observed = actual.notnull()
+    others = [d for d in actual.dims if d not in (P.CUTOFF, P.HORIZON)]
+    year_has_data = observed.any(others) if others else observed
+    end_year = year_of.where(year_has_data).max(P.HORIZON)                  # per cutoff
+    in_end = (year_of == end_year) & observed
+    true_end = actual.where(in_end).mean(P.HORIZON)
+    forecast_end = point.where(in_end).sum(P.HORIZON, min_count=1) / in_end.sum(P.HORIZON)
+    forecast_end = forecast_end.where(~(point.isnull() & in_end).any(P.HORIZON))
+    usable = base.where(base > 0)
+    return true_end / usable - 1.0, forecast_end / usable - 1.0
+
+
+def _change_dims(change: xr.DataArray, dim: Dims) -> list[Hashable]:
+    if dim is None:
+        return list(change.dims)
+    dims = [dim] if isinstance(dim, str) else list(dim)
+    return [d for d in dims if d in change.dims]
+
+
+def change_error(actual: xr.DataArray, forecast: xr.DataArray, *, dim: Dims = None, base: xr.DataArray,
+                 year_of: xr.DataArray) -> xr.DataArray:
+    """Mean absolute error of the change over the window, in percentage points.
+
+    ``|forecast change - true change|`` per series and cutoff (:func:`window_change`: from the
+    last training year to the last horizon year), averaged over ``dim`` (``horizon`` is
+    already reduced). A forecast change that is NaN where the true one is known makes the
+    result NaN (a failed forecast is reported).
+    """
+    true, forecast_change = window_change(actual, forecast, base=base, year_of=year_of)
+    known = true.notnull()
+    dims = _change_dims(true, dim)
+    error = abs(forecast_change - true).where(known)
+    failed = (forecast_change.isnull() & known).any(dims) if dims else (forecast_change.isnull() & known)
+    result = (100.0 * error.mean(dims)).where(~failed)
+    return _named(result, "change_error", "percentage points")
+
+
+def direction_accuracy(actual: xr.DataArray, forecast: xr.DataArray, *, dim: Dims = None, base: xr.DataArray,
+                       year_of: xr.DataArray, threshold: float = 0.10) -> xr.DataArray:
+    """Share of the series that moved more than ``threshold`` whose direction was forecast right.
+
+    As the US BLS grades its projections: among (series, cutoff) whose true change over the
+    window (:func:`window_change`) exceeds ``threshold`` in absolute value, the fraction whose
+    forecast change has the same sign. NaN when no series moved that much.
+    """
+    true, forecast_change = window_change(actual, forecast, base=base, year_of=year_of)
+    moved = abs(true) > float(threshold)
+    right = (np.sign(forecast_change) == np.sign(true)).where(moved)
+    dims = _change_dims(true, dim)
+    return _named(right.sum(dims) / moved.sum(dims).where(moved.sum(dims) > 0), "direction", "fraction")
+
+
 # --- MASE scale ------------------------------------------------------------------------------
 def seasonal_naive_scale(history: xr.DataArray, *, season: int, dim: str = P.TIME) -> xr.Dataset:
     """In-sample scale for MASE: mean absolute seasonal-naive error of each series.
@@ -376,12 +451,22 @@ def _metric_call(name: str, ds: xr.Dataset) -> Callable[[xr.Dataset, list], xr.D
         if "insample_scale" not in ds:
             raise ValueError("evaluate: 'mase' needs the 'insample_scale' variable of a backtest Dataset")
         return lambda sub, dims: mase(sub["actual"], sub["forecast"], dim=dims, scale=sub["insample_scale"])
+    if name in ("change_error", "direction"):
+        for needed in ("last_year_level",):
+            if needed not in ds:
+                raise ValueError(f"evaluate: {name!r} needs the {needed!r} variable of a backtest Dataset")
+        if "horizon_year" not in ds.coords:
+            raise ValueError(f"evaluate: {name!r} needs the 'horizon_year' coordinate of a backtest Dataset")
+        func = change_error if name == "change_error" else direction_accuracy
+        return lambda sub, dims: func(sub["actual"], sub["forecast"], dim=[d for d in dims if d != P.HORIZON],
+                                      base=sub["last_year_level"], year_of=sub["horizon_year"])
     if name == "pinball":
         return lambda sub, dims: pinball(sub["actual"], sub["forecast"], dim=dims).mean(P.QUANTILE)
     if name in METRICS and name not in ("coverage", "width"):
         func = METRICS[name]
         return lambda sub, dims: func(sub["actual"], sub["forecast"], dim=dims)
-    known = sorted(set(METRICS) - {"coverage", "width"}) + ["coverage_<pct>", "width_<pct>"]
+    known = sorted(set(METRICS) - {"coverage", "width"}) + ["coverage_<pct>", "width_<pct>", "change_error",
+                                                            "direction"]
     raise ValueError(f"evaluate: unknown metric {name!r}; known: {known}")
 
 
@@ -392,12 +477,16 @@ def evaluate(backtest_ds: xr.Dataset, metrics: Iterable[str] = DEFAULT_METRICS, 
     ----------
     backtest_ds : Dataset from :func:`lmforecast.backtest.backtest` or ``backtest_models``
         (``actual``, ``forecast`` with a ``quantile`` dim, ``insample_scale``; optional ``model`` dim).
-    metrics : names among ``mae, rmse, smape, wape, bias, mase, pinball`` and
-        ``coverage_<pct>`` / ``width_<pct>`` (central interval, e.g. ``coverage_80`` uses the
-        0.1 and 0.9 quantiles). ``pinball`` is averaged over the quantile levels.
+    metrics : names among ``mae, rmse, smape, wape, bias, mase, pinball``, ``coverage_<pct>`` /
+        ``width_<pct>`` (central interval, e.g. ``coverage_80`` uses the 0.1 and 0.9 quantiles)
+        and the window metrics ``change_error`` (percentage points) and ``direction``
+        (fraction; see :func:`change_error`, :func:`direction_accuracy`). ``pinball`` is
+        averaged over the quantile levels.
     by : ``None`` (one row per model and metric), a dim (``"horizon"``, ``"cutoff"``,
-        ``"region"``, ``"occupation"``) or a coordinate along one (``"occupation_major"``,
-        ``"region_name"``...): one row per label.
+        ``"region"``, ``"occupation"``) or a coordinate along one (``"horizon_year"``,
+        ``"occupation_major"``, ``"region_name"``...): one row per label. By ``horizon_year``
+        the window metrics measure the change up to that year; by ``horizon`` they repeat the
+        whole window's value.
 
     Returns
     -------

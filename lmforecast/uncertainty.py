@@ -12,7 +12,10 @@ statsforecast's ``prediction_intervals``:
    simply stop there, so short steps are calibrated on every origin and the five-year step on
    the origins at least five years back. Nothing after the training data is ever used.
 2. **Scaled errors, pooled per horizon step.** ``error = actual - forecast`` is divided by the
-   series' scale (:func:`series_scale`), so series of very different sizes share a distribution;
+   series' scale as seen at that origin (:func:`local_scale`: its recent volatility shrunk to
+   its long-run one), so series of very different sizes, and calm and turbulent years, share a
+   distribution; quantiles are rebuilt with the scale at the forecast origin, so intervals
+   widen after a shock (locally adaptive conformal prediction);
    for every step the errors of similar series are pooled (scale tercile x occupation major
    group, then scale tercile, then all series, whichever first holds ``min_pool`` errors).
 3. **Finite-sample conformal quantiles.** Lower and upper offsets are separate order statistics
@@ -124,6 +127,35 @@ def series_scale(y: np.ndarray, season_length: int) -> np.ndarray:
         scale[usable] = value[usable]
     scale[~(scale > 0)] = 1.0
     return scale
+
+
+def local_scale(y: np.ndarray, season_length: int, lengths=None, years: int = 2) -> np.ndarray:
+    """Scale of each series as seen at a forecast origin: recent volatility, shrunk to the long run.
+
+    The geometric mean of :func:`series_scale` over the last ``years`` years before the origin
+    and over the whole history before it. Errors scaled this way are comparable across calm and
+    turbulent periods, and intervals widen after a shock (locally adaptive conformal
+    prediction, Lei et al. 2018) without collapsing after a calm spell.
+
+    Parameters
+    ----------
+    y : ``(series, time)`` training data, target units.
+    season_length : periods per year.
+    lengths : training lengths of the origins (``None``: the end of ``y`` only).
+    years : length of the recent window, in years.
+
+    Returns
+    -------
+    ``(series, len(lengths))`` (or ``(series,)`` when ``lengths`` is None), target units, > 0.
+    """
+    single = lengths is None
+    lengths = [y.shape[1]] if single else [int(n) for n in lengths]
+    recent = max(int(years) * max(int(season_length), 1), 4)
+    out = np.empty((y.shape[0], len(lengths)))
+    for w, n in enumerate(lengths):
+        history = y[:, :n]
+        out[:, w] = np.sqrt(series_scale(history[:, -recent:], season_length) * series_scale(history, season_length))
+    return out[:, 0] if single else out
 
 
 def calibration_origins(n_time: int, horizon: int, season_length: int, n_windows: int,
@@ -263,29 +295,38 @@ class ResidualUncertainty(BaseEstimator):
 
     # --- fit --------------------------------------------------------------------------------
     def fit(self, origin_forecasts: OriginForecasts, scale: np.ndarray, groups: np.ndarray | None = None,
-            series_index: pd.MultiIndex | None = None):
+            series_index: pd.MultiIndex | None = None, origin_scale: np.ndarray | None = None):
         """Learn pooled error distributions and the copula; return ``self``.
 
         Parameters
         ----------
         origin_forecasts : forecasts and actuals at the calibration origins (target units).
-        scale : ``(series,)`` positive scales in target units (:func:`series_scale`).
+        scale : ``(series,)`` positive scales in target units at the forecast origin (the end of
+            the training data): quantiles are ``point + scale x offset``.
         groups : optional ``(series,)`` labels of similar series (occupation major group).
         series_index : optional ``(region, occupation)`` labels, for messages.
+        origin_scale : optional ``(series, window)`` scales as seen at each calibration origin
+            (:func:`local_scale`); each origin's errors are divided by them (default: ``scale``).
         """
         errors = np.asarray(origin_forecasts.errors, dtype=float)
         scale = np.asarray(scale, dtype=float)
         if errors.ndim != 3:
             raise ValueError(f"errors must be (series, window, horizon), got shape {errors.shape}")
-        n_series, _, horizon = errors.shape
+        n_series, n_windows, horizon = errors.shape
         if scale.shape != (n_series,) or not np.all(np.isfinite(scale) & (scale > 0)):
             raise ValueError(f"scale must be {n_series} finite positive numbers")
         if self.group_by not in ("scale", None):
             raise ValueError(f"group_by must be 'scale' or None, got {self.group_by!r}")
-        scaled = errors / scale[:, None, None]
+        divisor = np.broadcast_to(scale[:, None], (n_series, n_windows)) if origin_scale is None else \
+            np.asarray(origin_scale, dtype=float)
+        if divisor.shape != (n_series, n_windows) or not np.all(np.isfinite(divisor) & (divisor > 0)):
+            raise ValueError(f"origin_scale must be ({n_series}, {n_windows}) finite positive numbers")
+        scaled = errors / divisor[:, :, None]
         per_step = np.isfinite(scaled).sum(axis=(0, 1))
         enough = per_step >= int(self.min_step_errors)
-        calibrated = int(np.argmin(enough)) if not enough.all() else horizon  # first step lacking errors
+        # calibrated up to the last step with enough errors; steps inside without (a quarterly
+        # series on a monthly panel has actuals every third step) borrow the nearest such step's pools
+        calibrated = int(np.flatnonzero(enough)[-1]) + 1 if enough.any() else 0
         self.horizon_ = horizon
         self.scale_ = scale
         self.origin_times_ = origin_forecasts.origin_times
@@ -307,6 +348,10 @@ class ResidualUncertainty(BaseEstimator):
             self.shrinkage_ = 1.0
             return self
         self._fit_pools(scaled[:, :, :calibrated], groups)
+        ok_steps = np.flatnonzero(enough[:calibrated])
+        for h in np.flatnonzero(~enough[:calibrated]):
+            earlier = ok_steps[ok_steps < h]
+            self.pool_of_[:, h] = self.pool_of_[:, earlier[-1] if earlier.size else ok_steps[0]]
         self.pool_of_ = np.concatenate([self.pool_of_, np.repeat(self.pool_of_[:, -1:], horizon - calibrated, 1)],
                                        axis=1)
         z = self._normal_scores(scaled[:, :, :calibrated])

@@ -52,17 +52,21 @@ def make_panel(n_time=36, freq="MS", seed=0):
 class LastValue(Forecaster):
     """Last observed value; quantiles = value * (0.5 + q) so the levels are distinguishable."""
 
-    def __init__(self, spread: float = 1.0):
+    def __init__(self, spread: float = 1.0, uncertainty="none"):
         self.spread = spread
+        self.uncertainty = uncertainty
 
     def _fit_series(self, y, context):
         observed = np.isfinite(y)
         position = y.shape[1] - 1 - np.argmax(observed[:, ::-1], axis=1)
         self.last_ = np.where(observed.any(axis=1), y[np.arange(y.shape[0]), position], np.nan)
 
-    def _predict_series(self, horizon, quantiles):
+    def _predict_point(self, horizon):
+        return np.repeat(self.last_[:, None], horizon, axis=1)
+
+    def _native_quantiles(self, horizon, quantiles, point):
         factor = 1 + self.spread * (np.asarray(quantiles) - 0.5)
-        return np.broadcast_to(self.last_[:, None, None] * factor, (len(self.last_), horizon, len(quantiles))).copy()
+        return point[:, :, None] * factor
 
 
 class UpdatingLastValue(LastValue):
@@ -224,12 +228,14 @@ def test_backtest_dims_coords_and_attrs(result, panel):
     assert result["actual"].dims == ("cutoff", "horizon", "region", "occupation")
     assert result["insample_scale"].dims == ("cutoff", "region", "occupation")
     assert result["target_time"].dims == ("cutoff", "horizon")
+    assert result["last_year_level"].dims == ("cutoff", "region", "occupation")
+    np.testing.assert_array_equal(result["horizon_year"].values, [1, 1, 1])
     np.testing.assert_array_equal(result["cutoff"].values, pd.date_range("2022-01-01", periods=5, freq="2MS"))
     np.testing.assert_array_equal(result["horizon"].values, [1, 2, 3])
     np.testing.assert_array_equal(result["quantile"].values, [0.1, 0.5, 0.9])
     np.testing.assert_array_equal(result["occupation_major"].values, ["2", "2", "7"])
     assert result.attrs["model"] == "LastValue"
-    assert json.loads(result.attrs["model_params"]) == {"spread": 1.0}
+    assert json.loads(result.attrs["model_params"]) == {"spread": 1.0, "uncertainty": "none"}
     assert json.loads(result.attrs["splitter_params"])["initial"] == 24
     assert result.attrs["target"] == "employment" and result.attrs["freq"] == "MS"
     assert result.attrs["wall_time_s"] >= result.attrs["fit_time_s"] >= 0
@@ -331,7 +337,7 @@ def test_backtest_models_stacks_and_round_trips(panel, tmp_path):
     assert list(stacked["model"].values) == ["last", "wide"]
     assert stacked["refit"].dims == ("model", "cutoff")
     info = json.loads(stacked.attrs["models"])
-    assert info["wide"]["model_params"] == json.dumps({"spread": 3.0})
+    assert info["wide"]["model_params"] == json.dumps({"spread": 3.0, "uncertainty": "none"})
     xr.testing.assert_identical(stacked["forecast"].sel(model="last", quantile=0.5, drop=True),
                                 stacked["forecast"].sel(model="wide", quantile=0.5, drop=True))
     path = save_backtest(stacked, tmp_path / "backtests" / "employment.nc")
@@ -391,3 +397,61 @@ def test_backtest_on_australian_vacancy_index():
     assert np.isfinite(mase).all()
     # a random walk's error grows with the horizon on real vacancy data
     assert mase[12] > mase[1]
+
+
+# --- the planners' horizon: five years, partial windows, change metrics ------------------------
+def test_default_horizon_is_five_years_and_steps_are_yearly():
+    splitter = RollingOriginSplitter(n_windows=3, step=None, partial=True)
+    folds = splitter.split(pd.date_range("2010-01-01", "2025-12-01", freq="MS"), freq="MS")
+    assert [f.cutoff.strftime("%Y-%m") for f in folds] == ["2018-12", "2019-12", "2020-12"]
+    assert all(len(f.test_time) == 60 for f in folds)
+    annual = RollingOriginSplitter(n_windows=2, step=None, partial=True).split(pd.date_range("1991", "2023", freq="YS"), "YS")
+    assert [f.cutoff.year for f in annual] == [2017, 2018] and len(annual[0].test_time) == 5
+
+
+def test_a_short_history_still_gets_two_origins_with_windows_past_the_end():
+    times = pd.date_range("2021-04-01", periods=57, freq="MS")
+    folds = RollingOriginSplitter(n_windows=3, step=None, partial=True).split(times, freq="MS")
+    assert [f.cutoff.strftime("%Y-%m") for f in folds] == ["2023-12", "2024-12"]
+    for fold in folds:
+        assert len(fold.test_time) == 60 and fold.test_time[-1] > times[-1]
+        assert fold.test.stop == len(times)                      # actuals only up to the data end
+    annual = RollingOriginSplitter(n_windows=3, step=None, partial=True).split(pd.date_range("2017", periods=7, freq="YS"), "YS")
+    assert len(annual) >= 2 and all(len(f.test_time) == 5 for f in annual)
+
+
+def test_too_short_for_any_origin_is_a_clear_error():
+    with pytest.raises(ValueError, match="not enough data: initial=24 training periods"):
+        RollingOriginSplitter(n_windows=3, step=None, partial=True).split(pd.date_range("2024-01-01", periods=30, freq="MS"), freq="MS")
+
+
+def test_partial_windows_have_nan_actuals_after_the_data_and_metrics_skip_them():
+    panel = make_panel(n_time=40)
+    splitter = RollingOriginSplitter(horizon=24, n_windows=2, step=6, partial=True, initial=12)
+    cube = backtest(LastValue(), panel, "employment", splitter, progress=False)
+    last = cube.isel(cutoff=-1)
+    after_end = last["target_time"] > panel.indexes["time"][-1]
+    assert bool(after_end.any())
+    assert last["actual"].where(after_end).isnull().all()
+    assert np.isfinite(last["forecast"].where(after_end).values[after_end.values]).all()
+    table = evaluate(cube, ["mae"])
+    assert np.isfinite(table["value"]).all()
+    assert table["n_obs"].iloc[0] == int(cube["actual"].notnull().sum())
+
+
+def test_change_and_direction_metrics_follow_the_bls_definition():
+    """One cutoff, two series: the true five-year change is +50 % and -20 %, the forecast +10 % and +10 %."""
+    horizon = np.arange(1, 5)
+    coords = {"cutoff": pd.DatetimeIndex(["2020-01-01"]), "horizon": horizon, "region": ["MA-01"],
+              "occupation": ["11", "12"], "quantile": [0.5], "horizon_year": ("horizon", [1, 1, 2, 2])}
+    actual = np.stack([[100, 100, 150, 150], [100, 100, 80, 80]], axis=1).astype(float)   # (horizon, occ)
+    forecast = np.full((4, 2), 110.0)
+    ds = xr.Dataset({"actual": (("cutoff", "horizon", "region", "occupation"), actual[None, :, None, :]),
+                     "forecast": (("cutoff", "horizon", "region", "occupation", "quantile"),
+                                  forecast[None, :, None, :, None]),
+                     "insample_scale": (("cutoff", "region", "occupation"), np.ones((1, 1, 2))),
+                     "last_year_level": (("cutoff", "region", "occupation"), np.full((1, 1, 2), 100.0))},
+                    coords=coords)
+    table = evaluate(ds, ["change_error", "direction"]).set_index("metric")["value"]
+    assert table["change_error"] == pytest.approx((40 + 30) / 2)      # |10 - 50|, |10 - (-20)| pp
+    assert table["direction"] == pytest.approx(0.5)                    # one of two moved series right

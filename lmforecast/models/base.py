@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 
 from lmforecast import panel as P
 from lmforecast.errors import NotFittedError, PanelError
-from lmforecast.uncertainty import OriginForecasts, ResidualUncertainty, series_scale
+from lmforecast.uncertainty import OriginForecasts, ResidualUncertainty, local_scale
 
 DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 
@@ -191,8 +191,10 @@ class Forecaster(BaseEstimator):
         else:
             forecasts = np.full((y.shape[0], 0, horizon), np.nan)
         origins = OriginForecasts.from_history(y, panel.indexes[P.TIME], lengths, forecasts)
-        self.uncertainty_ = component.fit(origins, series_scale(y, P.season_length(self.freq_)),
-                                          groups=self.context_.occupation_major, series_index=self.series_index_)
+        season = P.season_length(self.freq_)
+        self.uncertainty_ = component.fit(origins, local_scale(y, season), groups=self.context_.occupation_major,
+                                          series_index=self.series_index_,
+                                          origin_scale=local_scale(y, season, lengths))
 
     def _min_train(self, season_length: int) -> int:
         """Shortest training length (periods) a refit of this model needs."""

@@ -10,15 +10,19 @@ out. :class:`AutoForecaster` therefore decides on the data it is given:
    before the end, the others spaced so that the earliest reaches the full horizon when the
    history allows) and forecasts the evaluation horizon (default five years, the planners'
    horizon). Nothing after the training data is used.
-2. **Scores per horizon year.** Each candidate's scaled absolute error (``|error| / scale``,
-   the scale being the series' mean absolute seasonal difference: a MASE) is averaged per
-   series over the steps of each horizon year and the origins, then over series, on the cells
-   every candidate forecast. Optionally per occupation major group (``group_by``).
-3. **Choice with a margin.** For each horizon year the best candidate is chosen only if it
-   beats the reference (naive) by more than ``margin`` (default 2 %); otherwise the reference
-   is used. A year with no inner errors (history too short) keeps the previous year's choice.
-   The choices are blended linearly between the centres of consecutive horizon years, so
-   paths have no jumps.
+2. **Scores per horizon year**, on the cells every candidate forecast, scaled by each series'
+   mean absolute seasonal difference (a MASE), averaged per series over the origins, then over
+   series; optionally per occupation major group (``group_by``). Year 1 is scored on its
+   periods (the short horizon, where period-to-period dynamics matter); later years on the
+   year's mean (``|mean error over the year| / scale``), the annual level that planners use:
+   period-to-period noise would otherwise drown the difference between trends five years out.
+3. **Choice with a margin, near-ties combined.** For each horizon year the candidates that
+   beat the reference (naive) by more than ``margin`` (default 2 %) on average, and at two
+   thirds of the origins at least (``min_wins``), are eligible; the year's
+   forecast is the mean of the eligible candidates within ``tolerance`` (default 5 %) of the
+   best score, or the reference when none is eligible. A year with no inner errors (history
+   too short) keeps the previous year's choice. The weights are blended linearly between the
+   centres of consecutive horizon years, so paths have no jumps.
 4. **One calibration.** The combination's own errors at the same origins (already computed)
    calibrate its intervals and joint sample paths (:mod:`lmforecast.uncertainty`).
 
@@ -119,6 +123,12 @@ class AutoForecaster(Forecaster):
     reference : name of the candidate every other one must beat (default ``"naive"``).
     margin : relative improvement of the inner score over the reference a candidate needs to be
         chosen (0.02 = 2 %).
+    min_wins : share of the inner origins at which an eligible candidate must beat the reference
+        (default 2/3; waived with fewer than 3 origins): the gain must be consistent, not an
+        average carried by one origin.
+    tolerance : the year's forecast is the equal-weight mean of the eligible candidates whose
+        inner score is within ``tolerance`` of the best one (0 = the best alone); combining
+        near-ties hedges against the noise of the choice.
     group_by : ``None`` (one choice per horizon year) or ``"occupation_major"`` (one per major
         group; groups with fewer than ``min_group_series`` series use the overall choice).
     min_group_series : see ``group_by``.
@@ -133,15 +143,17 @@ class AutoForecaster(Forecaster):
     members_ : ``{name: fitted candidate}`` with a non-zero weight somewhere.
     weights_ : ``(member, series, horizon)`` weights (sum to 1 over members).
     selection_ : DataFrame of inner scores: ``group, year, candidate, score, relative, chosen``.
-    choice_ : ``{group: [candidate chosen for year 1, year 2, ...]}``.
+    choice_ : ``{group: [candidates combined in year 1, year 2, ...]}``.
     """
 
     def __init__(self, candidates: dict | None = None, reference: str = "naive", margin: float = 0.02,
-                 group_by: str | None = None, min_group_series: int = 20, n_jobs: int = 1, num_threads: int = 1,
+                 tolerance: float = 0.05, min_wins: float = 2 / 3, group_by: str | None = None, min_group_series: int = 20, n_jobs: int = 1, num_threads: int = 1,
                  random_state: int = 0, uncertainty=None):
         self.candidates = candidates
         self.reference = reference
         self.margin = margin
+        self.tolerance = tolerance
+        self.min_wins = min_wins
         self.group_by = group_by
         self.min_group_series = min_group_series
         self.n_jobs = n_jobs
@@ -217,11 +229,11 @@ class AutoForecaster(Forecaster):
         return 2
 
     def _choose(self, names, inner, actual, scale, groups, season, horizon):
-        """Chosen candidate per (group, horizon year) and the table of inner scores."""
+        """Chosen candidates per (group, horizon year) and the table of inner scores."""
         n_years = int(np.ceil(horizon / season))
         year_of = np.arange(horizon) // season
         stacked = np.stack([inner[n] for n in names])                           # (cand, series, w, h)
-        errors = np.abs(stacked - actual[None]) / scale[None, :, None, None]
+        errors = stacked - actual[None]
         # a candidate that forecasts under half the cells the reference does is not scored
         # (it would shrink everyone's evaluation set), and cannot be chosen
         ref_cells = np.isfinite(errors[names.index(self.reference)])
@@ -240,31 +252,39 @@ class AutoForecaster(Forecaster):
             members = np.ones(len(groups), bool) if group == "all" else groups == group
             years = []
             for k in range(n_years):
-                block = errors[:, members][..., year_of == k]                   # (cand, members, w, steps)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    per_series = np.nanmean(block.reshape(len(names), block.shape[1], -1), axis=2)
-                    score = np.nanmean(per_series, axis=1)                      # (cand,)
+                score, per_origin = _year_scores(errors[:, members][..., year_of == k], scale[members],
+                                                 annual=k > 0)
                 ref = score[names.index(self.reference)]
+                # beating the reference must hold at most origins, not just on average
+                ref_origin = per_origin[names.index(self.reference)]
+                counted = np.isfinite(per_origin) & np.isfinite(ref_origin)[None, :]
+                n_counted = counted.sum(axis=1)
+                wins = ((per_origin < ref_origin[None, :]) & counted).sum(axis=1) / np.maximum(n_counted, 1)
                 if not np.isfinite(ref):
-                    chosen = years[-1] if years else self.reference
+                    chosen = years[-1] if years else [self.reference]
                 else:
-                    best = names[int(np.nanargmin(score))]
-                    chosen = best if score[names.index(best)] < (1 - float(self.margin)) * ref else self.reference
+                    eligible = (np.isfinite(score) & (score < (1 - float(self.margin)) * ref)
+                                & ((wins >= float(self.min_wins)) | (n_counted < 3)))
+                    if eligible.any():
+                        best = np.nanmin(np.where(eligible, score, np.nan))
+                        chosen = [n for n, e, v in zip(names, eligible, score)
+                                  if e and v <= (1 + float(self.tolerance)) * best]
+                    else:
+                        chosen = [self.reference]
                 if group != "all" and members.sum() < int(self.min_group_series):
                     chosen = overall[k]
                 years.append(chosen)
-                for name, value in zip(names, score):
+                for name, value, won in zip(names, score, wins):
                     rows.append({"group": group, "year": k + 1, "candidate": name, "score": float(value),
                                  "relative": float(value / ref) if np.isfinite(ref) and ref > 0 else np.nan,
-                                 "chosen": name == chosen})
+                                 "wins": float(won), "chosen": name in chosen})
             choice[group] = years
             if group == "all":
                 overall = years
         return choice, pd.DataFrame(rows)
 
     def _weights(self, names, choice, groups, season, horizon) -> np.ndarray:
-        """Weights ``(candidate, series, horizon)``: one-hot per year, blended between year centres."""
+        """Weights ``(candidate, series, horizon)``: equal among each year's choice, blended between year centres."""
         n_years = int(np.ceil(horizon / season))
         centres = np.arange(n_years) * season + (season + 1) / 2
         steps = np.arange(1, horizon + 1, dtype=float)
@@ -273,8 +293,8 @@ class AutoForecaster(Forecaster):
             members = np.ones(len(groups), bool) if group == "all" else groups == group
             if group == "all" and self.group_by:
                 continue  # every series has its own group's row
-            onehot = np.array([[1.0 if years[k] == n else 0.0 for k in range(n_years)] for n in names])
-            curve = np.stack([np.interp(steps, centres, onehot[i]) for i in range(len(names))])
+            share = np.array([[1.0 / len(years[k]) if n in years[k] else 0.0 for k in range(n_years)] for n in names])
+            curve = np.stack([np.interp(steps, centres, share[i]) for i in range(len(names))])
             out[:, members, :] = curve[:, None, :]
         return out
 
@@ -301,8 +321,29 @@ class AutoForecaster(Forecaster):
         """The inner scores (``selection_``) as a wide table: one row per group and year."""
         self._check_fitted()
         table = self.selection_.pivot_table(index=["group", "year"], columns="candidate", values="relative")
-        chosen = self.selection_[self.selection_.chosen].set_index(["group", "year"])["candidate"]
+        chosen = (self.selection_[self.selection_.chosen].groupby(["group", "year"])["candidate"]
+                  .agg(lambda names: ", ".join(names)))
         return table.assign(chosen=chosen)
+
+
+def _year_scores(errors: np.ndarray, scale: np.ndarray, annual: bool) -> np.ndarray:
+    """Score per candidate of the errors ``(candidate, series, window, steps)`` of one horizon year.
+
+    ``annual=False``: the MASE of the periods (mean ``|error| / scale`` over steps and windows,
+    per series, then over series). ``annual=True``: the MASE of the year's mean (``|mean error
+    over the year's observed steps| / scale``): the level planners use, without the
+    period-to-period noise that would otherwise drown the difference between trends.
+
+    Returns ``(score (candidate,), per_origin (candidate, window))``: the per-origin scores are
+    averaged over series only.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if annual:
+            per_window = np.abs(np.nanmean(errors, axis=3)) / scale[None, :, None]
+        else:
+            per_window = np.nanmean(np.abs(errors), axis=3) / scale[None, :, None]
+        return np.nanmean(np.nanmean(per_window, axis=2), axis=1), np.nanmean(per_window, axis=1)
 
 
 def _weighted(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -314,7 +355,7 @@ def _weighted(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def default_forecaster(freq: str = "MS", *, n_jobs: int = 1, num_threads: int = 1, random_state: int = 0,
-                       margin: float = 0.02, uncertainty=None) -> AutoForecaster:
+                       margin: float = 0.02, tolerance: float = 0.05, uncertainty=None) -> AutoForecaster:
     """The recommended forecaster (unfitted): :class:`AutoForecaster` over :func:`default_candidates`.
 
     Parameters
@@ -323,7 +364,7 @@ def default_forecaster(freq: str = "MS", *, n_jobs: int = 1, num_threads: int = 
         follow the frequency of the panel given to ``fit``).
     n_jobs : processes for the per-series statsmodels candidates.
     num_threads, random_state : BLAS threads and seed of the global candidates.
-    margin : see :class:`AutoForecaster`.
+    margin, tolerance : see :class:`AutoForecaster`.
     uncertainty : the uncertainty layer (origins and horizon of the inner rolling origin too).
 
     Returns
@@ -339,4 +380,4 @@ def default_forecaster(freq: str = "MS", *, n_jobs: int = 1, num_threads: int = 
     if freq not in P.FREQ_SEASON:
         raise ValueError(f"unknown panel frequency {freq!r}; expected one of MS, QS, YS")
     return AutoForecaster(n_jobs=n_jobs, num_threads=num_threads, random_state=random_state, margin=margin,
-                          uncertainty=uncertainty)
+                          tolerance=tolerance, uncertainty=uncertainty)

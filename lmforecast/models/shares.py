@@ -4,8 +4,10 @@ Regional occupational projections are usually made top-down (a region's total, t
 occupation mix), because totals are smoother than cells and occupation mixes change slowly and
 steadily (digital work rising, farm work falling). Two models do that here:
 
-* :class:`ShareForecaster`: the region totals are forecast by ``total_model`` (default: damped
-  trend exponential smoothing, :class:`~lmforecast.models.statsmodels.ETSForecaster`); each
+* :class:`ShareForecaster`: the region totals' annual levels are forecast by ``total_model``
+  (default: damped trend exponential smoothing,
+  :class:`~lmforecast.models.statsmodels.ETSForecaster`, fitted on the year-long block means of
+  each region's total, so a few points per region however fine the panel); each
   occupation's share of its region moves along a **damped trend**: the slope of its log share
   over the last ``trend_years`` year-long blocks (ordinary least squares), damped by ``damping``
   per year (``share(t + k years) = share(t) * exp(slope * (phi + phi^2 + ... + phi^k))``), and
@@ -60,7 +62,8 @@ class ShareForecaster(Forecaster):
 
     Parameters
     ----------
-    total_model : forecaster of the region totals (cloned; default
+    total_model : forecaster of the region totals' annual block means (cloned; it sees an annual
+        panel, one occupation ``"total"`` per region; default
         :class:`~lmforecast.models.statsmodels.ETSForecaster`, damped trend).
     trend_years : year-long blocks the share slopes are estimated on (0 or None: shares stay
         at their latest annual value).
@@ -101,13 +104,29 @@ class ShareForecaster(Forecaster):
         regions = context.series_index.get_level_values(P.REGION).astype(str)
         region_labels = list(dict.fromkeys(regions))
         self.region_of_ = np.asarray(pd.Index(region_labels).get_indexer(regions))
-        totals = region_totals(context.panel, context.target)
+        self._fit_shares(y, season)
+        totals = self._annual_totals(y, region_labels, context)
         model = self.total_model if self.total_model is not None else self._default_total_model()
         self.total_model_ = clone(model)._fit_point(totals, context.target)
-        # the total model's rows in the order of our regions
         total_regions = self.total_model_.series_index_.get_level_values(P.REGION).astype(str)
         self.total_rows_ = np.asarray(pd.Index(total_regions).get_indexer(region_labels))
-        self._fit_shares(y, season)
+
+    def _annual_totals(self, y: np.ndarray, region_labels: list[str], context: FitContext) -> xr.Dataset:
+        """Annual panel of each region's total (block means summed over occupations)."""
+        blocks = annual_blocks(y, context.season_length)                    # (series, years)
+        observed = np.isfinite(blocks)
+        total = np.zeros((len(region_labels), blocks.shape[1]))
+        count = np.zeros_like(total)
+        np.add.at(total, self.region_of_, np.nan_to_num(blocks))
+        np.add.at(count, self.region_of_, observed.astype(float))
+        total = np.where(count > 0, total, np.nan)
+        last_year = context.time_index[-1].year
+        years = pd.date_range(end=pd.Timestamp(year=last_year, month=1, day=1), periods=blocks.shape[1], freq="YS")
+        attrs = dict(context.panel[context.target].attrs) if context.panel is not None else {}
+        return xr.Dataset({context.target: ((P.TIME, P.REGION, P.OCCUPATION), total.T[:, :, None], attrs)},
+                          coords={P.TIME: years, P.REGION: region_labels, P.OCCUPATION: [TOTAL],
+                                  P.OCCUPATION_MAJOR: (P.OCCUPATION, [TOTAL])},
+                          attrs={"freq": "YS", "country": context.country})
 
     def _fit_shares(self, y: np.ndarray, season: int) -> None:
         blocks = annual_blocks(y, season)                                 # (series, years)
@@ -133,19 +152,12 @@ class ShareForecaster(Forecaster):
             return np.where(total[self.region_of_] > 0, share / total[self.region_of_], 0.0)
 
     def _predict_point(self, horizon: int) -> np.ndarray:
-        return self._combine(self.total_model_._predict_point_checked(horizon), horizon)
-
-    def _combine(self, total_path: np.ndarray, horizon: int) -> np.ndarray:
-        """Cells ``(series, horizon)`` from region-total paths ``(regions of the total model, horizon)``."""
         season = self.season_length_
-        n_years = int(np.ceil(horizon / season)) + 1
-        totals = total_path[self.total_rows_]                                  # (regions, horizon)
-        # annual means of the total path, then the cell's block means = total x share
-        padded = np.concatenate([totals, np.repeat(totals[:, -1:], n_years * season - horizon, axis=1)], axis=1)
-        total_blocks = padded.reshape(totals.shape[0], n_years, season).mean(axis=2)
+        n_years = int(np.ceil(horizon / season))
+        total_blocks = self.total_model_._predict_point_checked(n_years)[self.total_rows_]   # (regions, years)
         blocks = total_blocks[self.region_of_] * self._shares_ahead(n_years)
         last = np.where(np.isfinite(self.last_block_), self.last_block_, 0.0)
-        out = paths_from_annual(last, blocks, season, horizon, self.pattern_)
+        out = paths_from_annual(last, np.maximum(blocks, 0.0), season, horizon, self.pattern_)
         return np.where(np.isfinite(self.last_block_)[:, None], out, np.nan)
 
 
@@ -170,15 +182,23 @@ class FixedShare(ShareForecaster):
     damping = 0.0
     seasonal = False
 
-    def _default_total_model(self) -> Forecaster:
-        from lmforecast.models.baselines import Naive
+    def _fit_series(self, y: np.ndarray, context: FitContext) -> None:
+        regions = context.series_index.get_level_values(P.REGION).astype(str)
+        self.region_of_ = np.asarray(pd.Index(list(dict.fromkeys(regions))).get_indexer(regions))
+        self.season_length_ = context.season_length
+        self._fit_shares(y, context.season_length)
+        # the region totals, period by period, carried forward from their last observed value
+        total = np.zeros((self.region_of_.max() + 1, y.shape[1]))
+        count = np.zeros_like(total)
+        np.add.at(total, self.region_of_, np.nan_to_num(y))
+        np.add.at(count, self.region_of_, np.isfinite(y).astype(float))
+        from lmforecast.models.baselines import naive_point
 
-        return Naive(uncertainty="none")
+        self.last_total_ = naive_point(np.where(count > 0, total, np.nan), 1)[:, 0]
 
     def _predict_point(self, horizon: int) -> np.ndarray:
-        totals = self.total_model_._predict_point_checked(horizon)[self.total_rows_]   # naive: flat
         share = np.nan_to_num(self.last_share_)
-        out = np.repeat((totals[self.region_of_, :1] * share[:, None]), horizon, axis=1)
+        out = np.repeat((self.last_total_[self.region_of_] * share)[:, None], horizon, axis=1)
         return np.where(np.isfinite(self.last_block_)[:, None], out, np.nan)
 
 

@@ -338,12 +338,17 @@ class SklearnForecaster(Forecaster):
         core.feature_names = names
         return est
 
-    def _design(self, core: _Core, u: np.ndarray, columns: np.ndarray, min_lag: int):
-        """Feature matrix (series * len(columns), features) and anchor (series, len(columns))."""
+    def _design(self, core: _Core, u: np.ndarray, columns: np.ndarray, min_lag: int,
+                filled: np.ndarray | None = None):
+        """Feature matrix (series * len(columns), features) and anchor (series, len(columns)).
+
+        ``filled`` is ``u`` forward-filled (computed when not given; the recursive forecast keeps
+        it up to date instead of refilling the whole history at every step).
+        """
         n_series = u.shape[0]
         ncol = len(columns)
         impute = self._impute_enabled()
-        filled = forward_fill(u)
+        filled = forward_fill(u) if filled is None else filled
         stats = tuple(s for s in WINDOW_FEATURES[:-1] if s in self.window_stats)
         feats = lag_features(filled if impute else u, core.lags, core.windows, core.season,
                              min_lag=min_lag, growth="growth" in self.window_stats, columns=columns,
@@ -393,6 +398,7 @@ class SklearnForecaster(Forecaster):
         if point_path is not None:  # quantile models read the point forecast's path
             u_ext[:, n_time:] = core.chain.transform(np.concatenate([self._y_of(core), point_path], axis=1))[:, n_time:]
         out = np.full((n_series, horizon), np.nan)
+        filled = forward_fill(u_ext)     # future columns are only read once predicted (kept in step below)
         for h in range(1, horizon + 1):
             col = np.array([n_time - 1 + h])
             if self.strategy == "recursive":
@@ -405,13 +411,16 @@ class SklearnForecaster(Forecaster):
                 raise ValueError(f"{type(self).__name__} has no model for step {h}"
                                  + ("" if quantile is None else f" and quantile {quantile}")
                                  + f": fitted for {self._max_horizon()} steps (max_horizon)")
-            _, X, anchor = self._design(core, u_ext if self.strategy == "recursive" else u_ext[:, : n_time + h],
-                                        col, min_lag)
+            if self.strategy == "recursive":
+                _, X, anchor = self._design(core, u_ext, col, min_lag, filled=filled)
+            else:
+                _, X, anchor = self._design(core, u_ext[:, : n_time + h], col, min_lag, filled=filled[:, : n_time + h])
             pred = core.models[key].predict(X).reshape(n_series)
             value = pred + anchor[:, 0] if self.relative else pred
             out[:, h - 1] = value
             if self.strategy == "recursive" and point_path is None:
                 u_ext[:, n_time - 1 + h] = value
+                filled[:, n_time - 1 + h] = np.where(np.isfinite(value), value, filled[:, n_time - 2 + h])
         # an updated core continues its own history (differencing transforms need it)
         return core.chain.inverse_transform(out, history=core.y if core.fit_core is not None else None)
 
