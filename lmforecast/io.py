@@ -1,8 +1,9 @@
 """Atomic file output and content hashing.
 
 Every writer in lmforecast goes through :func:`atomic_path`: the data are written to a temporary
-file in the destination folder, flushed, then renamed over the destination, so that a crash
-never leaves a half-written panel, backtest or report behind.
+file in the destination folder, forced to disk (``os.fsync``), then renamed over the destination
+and the folder entry is synced too, so that a crash never leaves a half-written panel, backtest or
+report behind.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import pandas as pd
 def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``destination``; rename it into place on success.
 
-    On any exception the temporary file is removed and ``destination`` is left untouched.
+    After the ``with`` block the temporary file is ``fsync``-ed, renamed over ``destination``
+    (``os.replace``, atomic on POSIX) and the folder is ``fsync``-ed, so the new content is on
+    disk before anyone can see it. On any exception the temporary file is removed and
+    ``destination`` is left untouched.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -36,11 +40,36 @@ def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        _fsync(tmp)
         os.replace(tmp, destination)
+        _fsync_folder(destination.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _fsync(path: Path) -> None:
+    """Force a written file's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Force a folder entry (a rename into it) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(destination: str | os.PathLike, text: str) -> Path:
@@ -74,11 +103,20 @@ def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool = True) -> Path:
+def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool = True,
+                        float32: bool = False) -> Path:
     """Write an ``xarray.Dataset`` to NetCDF4 atomically; return the path.
 
+    Parameters
+    ----------
+    dataset : the Dataset to write.
+    destination : ``.nc`` path (folders are created).
+    compress : zlib-compress float variables (level 4, byte shuffle: lossless).
+    float32 : store float variables as 32-bit floats (about 7 significant digits; half the
+        bytes). Reading gives float32 arrays back. Default False: exact float64.
+
     Dataset and variable attrs that are dicts/lists become JSON strings (NetCDF stores only
-    strings and numbers); None attrs are dropped; float variables are zlib-compressed.
+    strings and numbers); None attrs are dropped.
     """
     import json
 
@@ -97,10 +135,14 @@ def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool 
     ds.attrs = clean(ds.attrs)
     for name in list(ds.variables):
         ds[name].attrs = clean(ds[name].attrs)
-    encoding = {}
-    if compress:
-        encoding = {name: {"zlib": True, "complevel": 4}
-                    for name in ds.data_vars if ds[name].dtype.kind == "f"}
+    encoding: dict = {}
+    for name in ds.data_vars:
+        if ds[name].dtype.kind != "f":
+            continue
+        if compress:
+            encoding[name] = {"zlib": True, "complevel": 4, "shuffle": True}
+        if float32:
+            encoding.setdefault(name, {})["dtype"] = "float32"
     destination = Path(destination)
     with atomic_path(destination) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
