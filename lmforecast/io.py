@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -104,7 +104,7 @@ def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
 
 
 def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool = True,
-                        float32: bool = False) -> Path:
+                        float32: bool | Sequence[str] = False) -> Path:
     """Write an ``xarray.Dataset`` to NetCDF4 atomically; return the path.
 
     Parameters
@@ -113,7 +113,8 @@ def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool 
     destination : ``.nc`` path (folders are created).
     compress : zlib-compress float variables (level 4, byte shuffle: lossless).
     float32 : store float variables as 32-bit floats (about 7 significant digits; half the
-        bytes). Reading gives float32 arrays back. Default False: exact float64.
+        bytes): True for every float variable, or the names of the variables to store so.
+        Reading gives float32 arrays back. Default False: exact float64.
 
     Dataset and variable attrs that are dicts/lists become JSON strings (NetCDF stores only
     strings and numbers); None attrs are dropped.
@@ -141,7 +142,7 @@ def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool 
             continue
         if compress:
             encoding[name] = {"zlib": True, "complevel": 4, "shuffle": True}
-        if float32:
+        if float32 is True or (not isinstance(float32, bool) and name in set(float32)):
             encoding.setdefault(name, {})["dtype"] = "float32"
     destination = Path(destination)
     with atomic_path(destination) as tmp:
