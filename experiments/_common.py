@@ -184,6 +184,15 @@ def sweep_value(cfg: DictConfig, metrics: dict) -> float | None:
     return float(metrics[cfg.optimized_metric])
 
 
+def swept_overrides(overrides: list[str]) -> str:
+    """The overrides a sweep varies (``model=naive,drift``), else all of them, as one string."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    swept = [text for text, override in zip(overrides, parsed) if override.is_sweep_override()]
+    return " ".join(swept or overrides) or "(no overrides)"
+
+
 class SweepParentCallback(Callback):
     """Hydra callback: one MLflow parent run per multirun sweep.
 
@@ -209,8 +218,7 @@ class SweepParentCallback(Callback):
             return
         T.check_tracking_uri(config.tracking.uri)
         sweep_dir = str(config.hydra.sweep.dir)
-        swept = " ".join(config.hydra.overrides.task) or "(no overrides)"
-        name = f"sweep {config.task_name}: {swept} on {config.data.name}"
+        name = f"sweep {config.task_name}: {swept_overrides(list(config.hydra.overrides.task))} on {config.data.name}"
         self.run_id = T.find_or_create_sweep_parent(config.tracking.uri, config.tracking.experiment_name, sweep_dir,
                                                     config.tracking.artifact_location, lock_dir=sweep_dir,
                                                     run_name=name, owner=True)

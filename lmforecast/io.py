@@ -9,6 +9,7 @@ report behind.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -92,6 +93,32 @@ def write_parquet_atomic(frame: pd.DataFrame, destination: str | os.PathLike) ->
     with atomic_path(destination) as tmp:
         frame.to_parquet(tmp, index=False)
     return Path(destination)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[Path]:
+    """Hold an exclusive lock on ``path`` (created if needed) for a ``with`` block; yield the path.
+
+    Processes on one machine that take the same lock run the block one at a time (``fcntl.flock``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield path
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def folder_lock(folder: str | os.PathLike):
+    """:func:`file_lock` on a lock file for ``folder`` kept in the temp directory, not in the folder.
+
+    For folders that must not be touched (``data/raw``): jobs of a sweep that would generate or
+    build the same data set wait for each other instead of racing.
+    """
+    key = hashlib.sha1(str(Path(folder).resolve()).encode()).hexdigest()[:16]
+    return file_lock(Path(tempfile.gettempdir()) / f"lmforecast-{key}.lock")
 
 
 def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:

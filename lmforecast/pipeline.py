@@ -345,6 +345,11 @@ def backtest(models: Mapping[str, object], panel: xr.Dataset, targets: Sequence[
 
     tracker = _tracker(tracker)
     targets = check_targets(panel, targets)
+    try:
+        plan.splitter.split(panel.indexes[P.TIME])
+    except ValueError as exc:
+        raise ConfigError(f"the backtest settings do not fit the panel ({panel.sizes[P.TIME]} periods, "
+                          f"{panel.indexes[P.TIME][0]:%Y-%m} to {panel.indexes[P.TIME][-1]:%Y-%m}): {exc}") from exc
     result = BacktestResult()
     jobs = [(target, name) for target in targets for name in models]
     for target, name in tqdm(jobs, desc="backtest", unit="model", disable=None if progress else True):

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import hashlib
 import json
 import lzma
@@ -49,6 +48,7 @@ import xarray as xr
 from lmforecast import __version__
 from lmforecast import panel as P
 from lmforecast.errors import TrackingError
+from lmforecast.io import file_lock
 
 TAG_KIND = "lmforecast.kind"
 TAG_MODEL = "lmforecast.model"
@@ -606,7 +606,7 @@ def find_or_create_sweep_parent(tracking_uri: str, experiment_name: str, sweep_i
     lock = contextlib.nullcontext()
     if lock_dir is not None:
         Path(lock_dir).mkdir(parents=True, exist_ok=True)
-        lock = _file_lock(Path(lock_dir) / ".mlflow_parent.lock")
+        lock = file_lock(Path(lock_dir) / ".mlflow_parent.lock")
     with lock:
         found = client.search_runs([experiment_id], filter_string=f"tags.`{TAG_SWEEP_ID}` = '{sweep_id}' "
                                    f"and tags.`{TAG_KIND}` = 'sweep'", max_results=1)
@@ -619,16 +619,6 @@ def find_or_create_sweep_parent(tracking_uri: str, experiment_name: str, sweep_i
     if owner:
         _OPEN_SWEEPS[run_id] = tracking_uri
     return run_id
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def close_sweep_parent(tracking_uri: str, run_id: str, status: str | None = None) -> str:

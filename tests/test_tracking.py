@@ -142,6 +142,26 @@ def test_sweep_parent_is_created_once_and_closed(store, tmp_path):
     assert T.close_sweep_parent(store[0], other) == "FINISHED"
 
 
+def test_interrupted_run_is_marked_killed(store):
+    with pytest.raises(KeyboardInterrupt):
+        with T.tracking_session(*store, "sessions", run_name="ctrl-c") as run:
+            raise KeyboardInterrupt
+    got = mlflow.MlflowClient(store[0]).get_run(run.info.run_id)
+    assert got.info.status == "KILLED"
+    assert got.data.tags[T.TAG_PID] == str(__import__("os").getpid())
+
+
+def test_sweep_parent_left_open_is_closed_by_its_owner(store, tmp_path):
+    run_id = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/crashed", store[1], lock_dir=tmp_path,
+                                           run_name="sweep backtest: model=a,b on x", owner=True)
+    assert T.close_open_sweeps("FAILED", "ValueError: boom") == [run_id]
+    got = mlflow.MlflowClient(store[0]).get_run(run_id)
+    assert (got.info.status, got.info.run_name, got.data.tags[T.TAG_ERROR]) == (
+        "FAILED", "sweep backtest: model=a,b on x", "ValueError: boom")
+    assert T.close_open_sweeps() == []  # nothing left open
+    assert T.close_sweep_parent(store[0], run_id) == "FAILED"  # an ended parent is left as it is
+
+
 # --------------------------------------------------------------------------- backtest logging
 def test_log_backtest_metrics_by_horizon_tables_plots_and_netcdf(store, panel):
     run_id, overall = log_one(store, "logging", "seasonal_naive", SeasonalNaive(), panel)
@@ -169,13 +189,32 @@ def test_pyfunc_round_trip_predicts_the_same(store, panel):
     with T.tracking_session(*store, "models", run_name="pyfunc"):
         info = T.log_forecaster(model, name="forecaster", quantiles=[0.1, 0.5, 0.9])
     loaded = mlflow.pyfunc.load_model(info.model_uri)
-    pd.testing.assert_frame_equal(loaded.predict(5), expected)
     pd.testing.assert_frame_equal(loaded.predict(pd.DataFrame({"horizon": [5]})), expected)
     only_median = loaded.predict(pd.DataFrame({"horizon": [2], "quantiles": ["0.5"]}))
     assert only_median["quantile"].unique().tolist() == [0.5] and len(only_median) == 2 * 2 * 3
     assert list(expected.columns) == ["time", "region", "occupation", "quantile", "value"]
-    with pytest.raises(ValueError, match="pyfunc input must have a 'horizon' column"):
+    with pytest.raises(mlflow.exceptions.MlflowException, match=re.escape("Model is missing inputs ['horizon']")):
         loaded.predict(pd.DataFrame({"steps": [3]}))
+    assert loaded.metadata.get_input_schema() == T.pyfunc_signature().inputs
+
+
+def test_models_are_logged_from_code_without_warnings(store, panel, recwarn, caplog, tmp_path):
+    model = SeasonalNaive().fit(panel, "vacancies")
+    with T.tracking_session(*store, "models", run_name="quiet"):
+        info = T.log_forecaster(model, name="forecaster")
+    assert [str(w.message)[:80] for w in recwarn if not issubclass(w.category, DeprecationWarning)] == []
+    assert [r.getMessage()[:80] for r in caplog.records if r.levelno >= 30] == []
+    local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path))
+    files = {p.relative_to(local).as_posix() for p in __import__("pathlib").Path(local).rglob("*") if p.is_file()}
+    assert "mlflow_model.py" in files and "artifacts/forecaster.joblib.xz" in files  # the model code, copied
+    assert not any(name.endswith(".pkl") for name in files)  # no CloudPickle of a Python object
+
+
+def test_forecaster_file_round_trip(tmp_path, panel):
+    model = SeasonalNaive().fit(panel, "vacancies")
+    path = T.dump_forecaster(model, tmp_path / "f.joblib.xz")
+    assert path.read_bytes()[:6] == b"\xfd7zXZ\x00"  # an xz stream
+    xr.testing.assert_identical(T.load_forecaster(path).predict(4), model.predict(4))
 
 
 # --------------------------------------------------------------------------- leaderboard

@@ -96,12 +96,14 @@ class SyntheticMorocco(RawFolder):
     def ensure_data(self) -> Path:
         """Generate the files when the folder has none; else verify them (sha256). Returns the folder."""
         from lmforecast.datasets.morocco import MANIFEST, ensure_default_data
+        from lmforecast.io import folder_lock
 
         raw_dir = Path(self.raw_dir)
-        if not (raw_dir / MANIFEST).exists():
-            log.info("generating the synthetic Moroccan data in %s (seed %s, about 10 s)", raw_dir, self.seed)
-        return ensure_default_data(raw_dir, seed=int(self.seed), start=self.start, end=self.end,
-                                   truth_end=self.truth_end, n_offers_scale=float(self.n_offers_scale))
+        with folder_lock(raw_dir):  # the jobs of a sweep on a fresh project: one generates, the others verify
+            if not (raw_dir / MANIFEST).exists():
+                log.info("generating the synthetic Moroccan data in %s (seed %s, about 10 s)", raw_dir, self.seed)
+            return ensure_default_data(raw_dir, seed=int(self.seed), start=self.start, end=self.end,
+                                       truth_end=self.truth_end, n_offers_scale=float(self.n_offers_scale))
 
     def load_panel(self, progress: bool = False) -> xr.Dataset:
         """Make sure the generated files are there and intact, then build their panel."""
