@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -117,6 +118,8 @@ def run_stage(stage: str, overrides: Sequence[str], debug: bool = False) -> int:
     HydraConfig.instance().cfg = None  # a config left by an earlier in-process run would leak its paths
     saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     saved_term = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    root = logging.getLogger()
+    saved_logging = (root.level, root.handlers[:])  # Hydra configures logging per job; undo it afterwards
     sys.argv = [f"lmforecast {stage}", *_with_saved_config(list(overrides))]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us: we print them (or the traceback with --debug)
     try:
@@ -141,6 +144,12 @@ def run_stage(stage: str, overrides: Sequence[str], debug: bool = False) -> int:
     finally:
         sys.argv = saved_argv
         signal.signal(signal.SIGTERM, saved_term)
+        for handler in root.handlers[:]:
+            if handler not in saved_logging[1]:
+                root.removeHandler(handler)
+                handler.close()
+        root.handlers[:] = saved_logging[1]
+        root.setLevel(saved_logging[0])
         if saved_env is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:

@@ -455,7 +455,7 @@ def parse_periods(periods: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _region_label(code: str, reference: Reference) -> str:
-    """``"MA-04 (Rabat-Salé-Kénitra)"`` for a region code (the code alone if it has no name)."""
+    """``"MA-04 (Rabat-Sale-Kenitra)"`` for a region code (the code alone if it has no name)."""
     names = dict(zip(reference.regions["code"].astype(str), reference.regions["name"].astype(str)))
     return f"{code} ({names[code]})" if code in names else code
 
@@ -464,7 +464,7 @@ def _region_code_hint(value: str, reference: Reference) -> str:
     """Hint for a value that is not a region code: the code it names, else the closest codes.
 
     Suggestions are always region codes (with their names), whatever the script of the value
-    (a label in Arabic gets ``MA-04 (Rabat-Salé-Kénitra)``, not other Arabic labels).
+    (a label in Arabic gets ``MA-04 (Rabat-Sale-Kenitra)``, not other Arabic labels).
     """
     normalizer = reference.normalizer
     known = set(reference.region_codes)

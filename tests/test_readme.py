@@ -36,6 +36,7 @@ TINY_MOROCCO = ["data.source.start=2023-01", "data.source.n_offers_scale=0.01"]
 TINY_PYTHON = {
     'SyntheticMorocco("data/raw/morocco")': 'SyntheticMorocco("data/raw/morocco", start="2023-01", n_offers_scale=0.01)',
     "RollingOriginSplitter(horizon=12, step=6, n_windows=3)": "RollingOriginSplitter(horizon=6, step=6, n_windows=1)",
+    "ReportPlan(years=(2026, 2027))": "ReportPlan(years=(2026,), n_paths=20)",
 }
 
 

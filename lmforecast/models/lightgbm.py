@@ -10,8 +10,9 @@ Same features, target space and strategies as :class:`lmforecast.models.sklearn.
   forecast's path for its lag features. The 0.5 level stays the point (L2) forecast. Quantile
   models are fitted on first use by ``predict`` and kept.
 
-Threads: ``num_threads=1`` by default. On a 2-core machine LightGBM with 2 threads ran about
-200x slower than with 1 when the other core was busy (thread contention on small data sets).
+Threads: ``num_threads=1`` by default. On a 2-core machine LightGBM with 2 threads ran 2.8x
+(idle) to 4.5x (one core busy) slower than with 1 (thread contention on small data sets;
+``benchmarks/bench_forecast.py --threads``).
 
 Histogram layout: LightGBM builds histograms row-wise or column-wise; both give identical trees
 (checked: identical predictions) but not the same speed. Measured on the AU IVI design matrices
