@@ -32,6 +32,7 @@ import hashlib
 import json
 import lzma
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -225,9 +226,10 @@ def check_tracking_uri(tracking_uri: str, timeout_s: int = 5) -> None:
         with _env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(int(timeout_s))):
             _mlflow().MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
     except Exception as exc:
-        raise TrackingError(f"the MLflow tracking server {tracking_uri} does not answer "
-                            f"({type(exc).__name__} within {timeout_s} s); start it, fix tracking.uri, "
-                            f"or run without tracking: tracking=none") from None
+        found = re.search(r"\[Errno -?\d+\] [^'\")]+|timed out|Read timed out|status code \d+|error code \d+", str(exc))
+        reason = found.group(0).strip() if found else type(exc).__name__
+        raise TrackingError(f"the MLflow tracking server {tracking_uri} does not answer within {timeout_s} s "
+                            f"({reason}); start it, fix tracking.uri, or run without tracking: tracking=none") from None
 
 
 # --------------------------------------------------------------------------- params and tags

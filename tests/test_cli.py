@@ -101,8 +101,8 @@ def test_unreachable_tracking_server_is_one_line_naming_the_uri(tmp_path, monkey
     assert cli.main(["run", "experiment=morocco_quick", f"tracking.uri={uri}"]) == 2
     (first,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("lmforecast run: error:")]
     assert re.fullmatch(rf"lmforecast run: error: the MLflow tracking server {re.escape(uri)} does not answer "
-                        r"\(\w+ within 5 s\); start it, fix tracking.uri, or run without tracking: tracking=none",
-                        first)
+                        r"within 5 s \([^()]+\); start it, fix tracking.uri, or run without tracking: tracking=none",
+                        first), first
     assert not (tmp_path / "data").exists()  # failed before generating or reading any data
 
 
@@ -136,8 +136,15 @@ def test_generate_data(tmp_path, capsys):
     assert err.startswith(f"lmforecast generate-data: error: {raw} holds data generated with ") and "Traceback" not in err
 
 
-def test_leaderboard_command(tmp_path, capsys):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+@pytest.fixture(scope="module")
+def store_uri(tmp_path_factory):
+    """One sqlite tracking store for the module (creating its tables takes seconds)."""
+    yield f"sqlite:///{tmp_path_factory.mktemp('mlruns') / 'mlflow.db'}"
+    mlflow.set_tracking_uri(None)
+
+
+def test_leaderboard_command(tmp_path, capsys, store_uri):
+    uri = store_uri
     experiment_id = T.get_or_create_experiment(uri, "cli-board", str(tmp_path / "artifacts"))
     client = mlflow.MlflowClient(uri)
     for model, mase in (("naive", 1.3), ("lightgbm", 0.8), ("drift", 1.1)):
@@ -154,15 +161,15 @@ def test_leaderboard_command(tmp_path, capsys):
     assert "error: no MLflow experiment 'missing'" in capsys.readouterr().err
 
 
-def test_runs_clean_marks_runs_of_dead_processes_killed(tmp_path, capsys):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+def test_runs_clean_marks_runs_of_dead_processes_killed(tmp_path, capsys, store_uri):
+    uri = store_uri
     experiment_id = T.get_or_create_experiment(uri, "cli-runs", str(tmp_path / "artifacts"))
     client = mlflow.MlflowClient(uri)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True).stdout.strip()
     killed = client.create_run(experiment_id, run_name="killed", tags={**T.process_tags(), T.TAG_PID: dead})
     alive = client.create_run(experiment_id, run_name="alive", tags=T.process_tags())
-    assert cli.main(["runs", "--tracking-uri", uri]) == 0
+    assert cli.main(["runs", "--experiment", "cli-runs", "--tracking-uri", uri]) == 0
     assert capsys.readouterr().out.count("RUNNING ") == 2
     assert cli.main(["runs", "--clean", "--experiment", "cli-runs", "--tracking-uri", uri]) == 0
     out = capsys.readouterr().out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +11,6 @@ import xarray as xr
 
 from lmforecast import panel as P
 from lmforecast import pipeline
-from lmforecast import tracking as T
 from lmforecast.backtest import RollingOriginSplitter
 from lmforecast.datasets import SyntheticMorocco
 from lmforecast.errors import ConfigError
@@ -107,23 +105,3 @@ def test_backtest_that_does_not_fit_the_panel_is_a_config_error(tiny_run):
     with pytest.raises(ConfigError, match=r"the backtest settings do not fit the panel \(30 periods, 2023-01 to "
                                           r"2025-06\)"):
         pipeline.backtest({"naive": Naive()}, result.panel, ["vacancies"], plan)
-
-
-def test_track_names_the_run_closes_dead_runs_and_attaches_files(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracker = T.MlflowTracker(uri, "tracked", str(tmp_path / "artifacts"), tags={"preset": "x"})
-    client = mlflow.MlflowClient(uri)
-    experiment_id = T.get_or_create_experiment(uri, "tracked", str(tmp_path / "artifacts"))
-    dead = client.create_run(experiment_id, run_name="killed -9", tags={**T.process_tags(), T.TAG_PID: "999999999"})
-    note = tmp_path / "job.log"
-    note.write_text("log\n")
-    with pytest.raises(ValueError, match="stage failed"):
-        with pipeline.track(tracker, "backtest", model="ridge", data="morocco", config={"seed": 1},
-                            files={"hydra": [note]}) as run_id:
-            raise ValueError("stage failed")
-    assert client.get_run(dead.info.run_id).info.status == "KILLED"
-    run = client.get_run(run_id)
-    assert (run.info.run_name, run.info.status) == ("backtest: ridge on morocco", "FAILED")
-    assert run.data.tags[T.TAG_STAGE] == "backtest" and run.data.tags["preset"] == "x"
-    assert run.data.params["seed"] == "1"
-    assert [f.path for f in client.list_artifacts(run_id, "hydra")] == ["hydra/job.log"]

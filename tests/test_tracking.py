@@ -162,6 +162,28 @@ def test_sweep_parent_left_open_is_closed_by_its_owner(store, tmp_path):
     assert T.close_sweep_parent(store[0], run_id) == "FAILED"  # an ended parent is left as it is
 
 
+def test_pipeline_track_names_the_run_closes_dead_runs_and_attaches_files(store, tmp_path):
+    from lmforecast import pipeline
+
+    uri = store[0]
+    tracker = T.MlflowTracker(uri, "tracked", store[1], tags={"preset": "x"})
+    client = mlflow.MlflowClient(uri)
+    experiment_id = T.get_or_create_experiment(uri, "tracked", store[1])
+    dead = client.create_run(experiment_id, run_name="killed -9", tags={**T.process_tags(), T.TAG_PID: "999999999"})
+    note = tmp_path / "job.log"
+    note.write_text("log\n")
+    with pytest.raises(ValueError, match="stage failed"):
+        with pipeline.track(tracker, "backtest", model="ridge", data="morocco", config={"seed": 1},
+                            files={"hydra": [note]}) as run_id:
+            raise ValueError("stage failed")
+    assert client.get_run(dead.info.run_id).info.status == "KILLED"
+    run = client.get_run(run_id)
+    assert (run.info.run_name, run.info.status) == ("backtest: ridge on morocco", "FAILED")
+    assert run.data.tags[T.TAG_STAGE] == "backtest" and run.data.tags["preset"] == "x"
+    assert run.data.params["seed"] == "1"
+    assert [f.path for f in client.list_artifacts(run_id, "hydra")] == ["hydra/job.log"]
+
+
 # --------------------------------------------------------------------------- backtest logging
 def test_log_backtest_metrics_by_horizon_tables_plots_and_netcdf(store, panel):
     run_id, overall = log_one(store, "logging", "seasonal_naive", SeasonalNaive(), panel)
