@@ -136,7 +136,7 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
                 incomplete = table.attrs.get("harmonise_incomplete", [])
                 harmonisation[kind] = {"n_incomplete": len(incomplete), "first": incomplete[:5]}
                 if incomplete:
-                    log.info("%s: %d old-region values not harmonised (an old region feeding the new one is "
+                    log.debug("%s: %d old-region values not harmonised (an old region feeding the new one is "
                              "missing); listed in the panel's harmonisation_report", kind, len(incomplete))
             if table is not None:
                 long_tables[kind] = table
