@@ -58,15 +58,19 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     return LmforecastError, HydraException, OmegaConfBaseException, FileNotFoundError, FileExistsError
 
 
+#: hints added to an error message that mentions the key (an optional extra that is not installed)
+HINTS = {"hydra/sweeper/optuna": 'the Optuna sweeper comes with the `tune` extra: pip install -e ".[tune]"'}
+
+
 def error_message(exc: BaseException) -> str:
-    """The text shown for a user error: its message, plus an OmegaConf cause (as Hydra prints it)."""
+    """The text shown for a user error: its message, an OmegaConf cause (as Hydra prints it), hints."""
     from omegaconf.errors import OmegaConfBaseException
 
     text = str(exc).strip() or type(exc).__name__
     cause = exc.__cause__
     if isinstance(cause, OmegaConfBaseException) and str(cause).strip() not in text:
         text += "\n" + str(cause).strip()
-    return text
+    return text + "".join(f"\n{hint}" for key, hint in HINTS.items() if key in text)
 
 
 def _with_saved_config(overrides: list[str]) -> list[str]:

@@ -177,3 +177,11 @@ def test_runs_clean_marks_runs_of_dead_processes_killed(tmp_path, capsys, store_
     assert client.get_run(killed.info.run_id).info.status == "KILLED"
     assert f"process {dead} on " in client.get_run(killed.info.run_id).data.tags[T.TAG_ERROR]
     assert client.get_run(alive.info.run_id).info.status == "RUNNING"
+
+
+def test_a_missing_optional_extra_is_named():
+    from hydra.errors import MissingConfigException
+
+    exc = MissingConfigException("In 'experiment/tune_lightgbm': Could not find 'hydra/sweeper/optuna'")
+    assert cli.error_message(exc).splitlines()[-1] == ('the Optuna sweeper comes with the `tune` extra: '
+                                                       'pip install -e ".[tune]"')
