@@ -106,6 +106,20 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _stop_job_workers() -> None:
+    """Stop the worker processes joblib keeps for reuse after a sweep (Hydra's joblib launcher).
+
+    A worker keeps the working directory it started in, and Hydra resolves a job's paths
+    (``${hydra:runtime.cwd}``) there: a later stage run in this process from another folder
+    (tests, notebooks calling :func:`main`) must get fresh workers, not write into the old folder.
+    """
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
 def run_stage(stage: str, overrides: Sequence[str], debug: bool = False) -> int:
     """Run Hydra stage ``stage`` in this process with ``overrides``; return the exit code.
 
@@ -146,6 +160,7 @@ def run_stage(stage: str, overrides: Sequence[str], debug: bool = False) -> int:
         T.close_open_sweeps("FAILED", f"{type(exc).__name__}: {exc}"[:5000])
         raise
     finally:
+        _stop_job_workers()
         sys.argv = saved_argv
         signal.signal(signal.SIGTERM, saved_term)
         for handler in root.handlers[:]:

@@ -155,6 +155,9 @@ def test_a_failed_sweep_marks_its_parent_failed(tmp_path):
     (parent,) = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{T.TAG_KIND}` = 'sweep'")
     assert parent.info.status == "FAILED"
     assert "PanelError: data.targets names 'no_such_measure'" in parent.data.tags[T.TAG_ERROR]
+    jobs = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted((j.info.run_name, j.info.status) for j in jobs) == [  # in this project's store, not an earlier one
+        ("backtest: drift on morocco_quick", "FAILED"), ("backtest: naive on morocco_quick", "FAILED")]
     assert not client.search_runs([experiment.experiment_id], filter_string="attributes.status = 'RUNNING'")
 
 
