@@ -2,49 +2,43 @@
 
     lmforecast backtest model=ridge backtest.horizon=6
     lmforecast backtest -m model=naive,seasonal_naive,ridge      # one MLflow parent run per sweep
-    lmforecast backtest experiment=tune_lightgbm -m              # Optuna search
+    lmforecast backtest experiment=tune_lightgbm                 # Optuna search (the `tune` extra)
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import hydra
 from omegaconf import DictConfig
 
-try:
-    import _common as C
-except ImportError:  # loaded by path from elsewhere
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import _common as C
+from experiments import _common as C
+from lmforecast import pipeline
 
 
-def main_fn(cfg: DictConfig) -> dict:
-    """Backtest; return {"<target>/<model>/<metric>": value, "panel_path", "run_id"}.
+def backtest(cfg: DictConfig) -> dict:
+    """Backtest; return {"<target>/<model>/<metric>": value, "panel_path", "run_id"} (also metrics.json).
 
     The panel is read from ``data.panel_path`` when it exists (built otherwise).
     """
     C.setup(cfg)
     models = C.instantiate_models(cfg)
-    with C.pipeline_run(cfg, "backtest") as run:
-        panel, panel_path = C.load_panel(cfg, rebuild=False)
-        targets = C.check_targets(panel, cfg.data.targets)
-        result: dict = C.backtest_models(cfg, panel, models, targets, C.output_dir(cfg))
-        main_name = next(iter(models))
-        C.log_metrics({k: v for k, v in result.items() if f"/{main_name}/" in k}, cfg)
-        result["panel_path"] = str(panel_path)
-        if run is not None:
-            result["run_id"] = run.info.run_id
-    C.dump_json(result, C.output_dir(cfg) / "metrics.json")
-    return result
+    source, tracker, out_dir = C.data_source(cfg), C.tracker(cfg), C.output_dir(cfg)
+    main = next(iter(models))
+    with pipeline.track(tracker, "backtest", model=main, data=cfg.data.name, config=C.resolved_config(cfg),
+                        files=C.run_files(cfg, "backtest")) as run_id:
+        panel = pipeline.load_panel(source, cfg.data.panel_path, progress=C.progress(cfg))
+        result = pipeline.backtest(models, panel, cfg.data.targets, C.backtest_plan(cfg), out_dir=out_dir,
+                                   tracker=tracker, data_name=cfg.data.name, progress=C.progress(cfg))
+        if tracker is not None:
+            tracker.log_metrics({k: v for k, v in result.metrics.items() if k.split("/")[1] == main})
+    metrics = {**result.metrics, "panel_path": str(cfg.data.panel_path), "run_id": run_id}
+    pipeline.write_metrics(metrics, out_dir / "metrics.json")
+    return metrics
 
 
-@hydra.main(config_path="../conf", config_name="backtest", version_base="1.3")
+@hydra.main(config_path=C.CONF_DIR, config_name="backtest", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
-    return C.sweep_value(cfg, main_fn(cfg))
+    return C.sweep_value(cfg, backtest(cfg))
 
 
 if __name__ == "__main__":

@@ -5,49 +5,38 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 import hydra
 from omegaconf import DictConfig
 
-try:
-    import _common as C
-except ImportError:  # loaded by path from elsewhere
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import _common as C
+from experiments import _common as C
+from lmforecast import pipeline
 
 
-def main_fn(cfg: DictConfig) -> dict:
-    """Fit and forecast every target; write ``<output_dir>/forecast.nc``; return {forecast_path, horizon, run_id}."""
+def forecast(cfg: DictConfig) -> dict:
+    """Fit and forecast every target; write ``<output_dir>/forecast.nc``; return {forecast_path, horizon, model, run_id}."""
     C.setup(cfg)
     models = C.instantiate_models(cfg, include_compare=False)
-    name, model = next(iter(models.items()))
-    with C.pipeline_run(cfg, "forecast") as run:
-        panel, _ = C.load_panel(cfg, rebuild=False)
-        targets = C.check_targets(panel, cfg.data.targets)
-        horizon = C.forecast_horizon(panel, list(cfg.report.years), cfg.backtest.horizon)
-        path_targets = (cfg.report.demand_measure, cfg.report.supply_measure) if cfg.report.enabled else ()
-        forecast, fitted = C.fit_and_forecast(cfg, panel, model, targets, horizon, path_targets)
-        path = C.write_forecast(forecast, C.output_dir(cfg) / "forecast.nc")
-        if run is not None:
-            from lmforecast import tracking as T
-
-            T.log_file(path, "forecast")
-            if cfg.tracking.log_model:
-                for target, estimator in fitted.items():
-                    T.log_forecaster(estimator, name=f"forecaster_{target}", quantiles=list(cfg.report.quantiles))
-    result = {"forecast_path": str(path), "horizon": horizon, "model": name}
-    if run is not None:
-        result["run_id"] = run.info.run_id
-    return result
+    (name, model), = models.items()
+    tracker = C.tracker(cfg)
+    plan = C.report_plan(cfg) or pipeline.ReportPlan()
+    if not plan.keep_paths:  # sample paths are only worth drawing here when they are stored
+        plan = dataclasses.replace(plan, n_paths=0)
+    horizon = None if cfg.report.enabled else int(cfg.backtest.horizon)
+    with pipeline.track(tracker, "forecast", model=name, data=cfg.data.name, config=C.resolved_config(cfg),
+                        files=C.run_files(cfg, "forecast")) as run_id:
+        panel = pipeline.load_panel(C.data_source(cfg), cfg.data.panel_path, progress=C.progress(cfg))
+        projection = pipeline.project(model, panel, cfg.data.targets, plan, horizon=horizon, seed=cfg.seed,
+                                      out_dir=C.output_dir(cfg), tracker=tracker, progress=C.progress(cfg))
+    return {"forecast_path": str(projection.path), "horizon": projection.horizon, "model": name, "run_id": run_id,
+            **{f"model_uri_{t}": uri for t, uri in projection.model_uris.items()}}
 
 
-@hydra.main(config_path="../conf", config_name="forecast", version_base="1.3")
+@hydra.main(config_path=C.CONF_DIR, config_name="forecast", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point."""
-    main_fn(cfg)
+    forecast(cfg)
 
 
 if __name__ == "__main__":

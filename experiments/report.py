@@ -1,43 +1,42 @@
-"""Stage 4: projected-gap table from a forecast NetCDF.
+"""Stage 4: projected-gap table from a forecast NetCDF written by the forecast stage.
 
-    lmforecast report forecast_path=outputs/forecast/runs/<stamp>/forecast.nc
+    lmforecast report forecast_path=outputs/forecast/runs/<time>/forecast.nc
+
+Gap quantiles need the forecast's sample paths, stored only when the forecast stage ran with
+``report.keep_paths=true``; without them the table has the point gap only.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import hydra
 from omegaconf import DictConfig
 
-try:
-    import _common as C
-except ImportError:  # loaded by path from elsewhere
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import _common as C
+from experiments import _common as C
+from lmforecast import pipeline
+from lmforecast.errors import ConfigError
 
 
-def main_fn(cfg: DictConfig) -> dict:
+def report(cfg: DictConfig) -> dict:
     """Gap table from ``cfg.forecast_path``; return {gap_table, n_rows, gap_truth/*, run_id}."""
     C.setup(cfg)
     if not cfg.forecast_path:
-        raise ValueError("the report stage needs forecast_path=<forecast.nc from `lmforecast forecast`>")
-    forecast = C.read_forecast(cfg.forecast_path)
-    with C.pipeline_run(cfg, "report") as run:
-        table, paths = C.gap_report(cfg, forecast)
-        result: dict = {"gap_table": str(paths[0]), "n_rows": len(table), **C.truth_check(cfg, table)}
-        C.log_metrics({k: v for k, v in result.items() if k.startswith("gap_truth/")}, cfg)
-        if run is not None:
-            result["run_id"] = run.info.run_id
-    return result
+        raise ConfigError("the report stage needs forecast_path=<forecast.nc from `lmforecast forecast`>")
+    plan = C.report_plan(cfg)
+    if plan is None:
+        raise ConfigError("report.enabled is false: nothing to do")
+    forecast = pipeline.read_forecast(cfg.forecast_path)
+    tracker = C.tracker(cfg)
+    with pipeline.track(tracker, "report", model=C.main_model_name(cfg), data=cfg.data.name,
+                        config=C.resolved_config(cfg), files=C.run_files(cfg, "report")) as run_id:
+        gap = pipeline.report(forecast, plan, out_dir=C.output_dir(cfg) / "reports", name=f"gap_{cfg.data.name}",
+                              truth_path=cfg.data.truth_path, tracker=tracker)
+    return {"gap_table": str(gap.paths[0]), "n_rows": len(gap.table), **gap.truth, "run_id": run_id}
 
 
-@hydra.main(config_path="../conf", config_name="report", version_base="1.3")
+@hydra.main(config_path=C.CONF_DIR, config_name="report", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point."""
-    main_fn(cfg)
+    report(cfg)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ The most used pieces are importable from the top level (loaded lazily, so ``impo
 stays cheap)::
 
     import lmforecast as lmf
-    raw_dir = lmf.ensure_default_data("data/raw/morocco")      # synthetic Moroccan data
-    panel = lmf.build_panel(raw_dir)                            # xarray panel time x region x occupation
-    model = lmf.models.baselines.SeasonalNaive().fit(panel, "vacancies")
-    forecast = model.predict(horizon=12)                        # DataArray with a quantile dim
+    panel = lmf.pipeline.build(lmf.SyntheticMorocco("data/raw/morocco"))  # generated on first use
+    model = lmf.default_forecaster("MS").fit(panel, "vacancies")           # panel: time x region x occupation
+    forecast = model.predict(horizon=12)                                   # DataArray with a quantile dim
+
+The pipeline's stages (build, backtest, project, report, run) are in :mod:`lmforecast.pipeline`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _LAZY = {
     "ensure_default_data": ("lmforecast.datasets.morocco", "ensure_default_data"),
     "generate_morocco": ("lmforecast.datasets.morocco", "generate_morocco"),
     "load_au_ivi": ("lmforecast.datasets.au_ivi", "load_au_ivi"),
+    "RawFolder": ("lmforecast.datasets.sources", "RawFolder"),
+    "SyntheticMorocco": ("lmforecast.datasets.sources", "SyntheticMorocco"),
+    "AuIvi": ("lmforecast.datasets.sources", "AuIvi"),
     "RollingOriginSplitter": ("lmforecast.backtest", "RollingOriginSplitter"),
     "backtest": ("lmforecast.backtest", "backtest"),
     "backtest_models": ("lmforecast.backtest", "backtest_models"),
@@ -37,7 +41,7 @@ _LAZY = {
     "default_forecaster": ("lmforecast.models.recommended", "default_forecaster"),
 }
 _SUBMODULES = {"panel", "models", "features", "taxonomy", "datasets", "backtest", "metrics", "report",
-               "tracking", "reconcile", "uncertainty", "contract", "build", "io", "errors"}
+               "tracking", "reconcile", "uncertainty", "contract", "build", "io", "errors", "pipeline"}
 
 __all__ = ["__version__", *_LAZY, *sorted(_SUBMODULES)]
 

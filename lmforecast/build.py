@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,8 +27,9 @@ from tqdm.auto import tqdm
 
 from lmforecast import __version__
 from lmforecast import panel as P
-from lmforecast.contract import (Reference, find_tables, load_demand, load_offers, load_reference,
-                                 load_supply)
+from lmforecast.contract import (CONTRACT_FILE, Limits, Reference, find_tables, load_demand, load_offers,
+                                 load_reference, load_supply, read_projections)
+from lmforecast.errors import DataContractError
 from lmforecast.features.alignment import align_series, harmonise_regions
 from lmforecast.features.offers import UNALLOCATED, count_offers
 from lmforecast.io import sha256_file
@@ -35,6 +37,8 @@ from lmforecast.io import sha256_file
 UNALLOCATED_NAME = "Unallocated (all Morocco or several regions)"
 UNCLASSIFIED_NAME = "Unclassified (job title could not be coded)"
 UNCLASSIFIED_MAJOR = "X"  # as lmforecast.taxonomy.occupations.UNCLASSIFIED_MAJOR
+
+log = logging.getLogger(__name__)
 
 
 def input_hashes(raw_dir: str | os.PathLike, reference: Reference | None = None) -> dict[str, str]:
@@ -63,7 +67,7 @@ def _text_coord(values, default: str = "") -> np.ndarray:
 
 def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA", progress: bool = True, *,
                 reference: Reference | None = None, coder=None,
-                dedup_window_days: int | None = 30) -> xr.Dataset:
+                dedup_window_days: int | None = 30, limits: Limits | None = None) -> xr.Dataset:
     """Build the panel of a data set folder.
 
     Parameters
@@ -78,6 +82,8 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
     coder : job-title coder with ``code_many`` (default
         ``TitleCoder(occupations=reference.occupations)``).
     dedup_window_days : repost window for job ads (see :mod:`lmforecast.features.offers`).
+    limits : plausibility limits of the raw values (:class:`lmforecast.contract.Limits`; default:
+        nothing dated after today + 31 days, values below each measure's bound).
 
     Returns
     -------
@@ -89,15 +95,24 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
     ``"unclassified"`` when there are offers). Coords ``region_name``, ``occupation_name``,
     ``occupation_major``, ``occupation_parent``; attrs ``freq``, ``country``,
     ``provenance_inputs`` (JSON ``{file: sha256}``), ``lmforecast_version``, ``built_at`` (UTC
-    ISO 8601), ``offers_report`` (JSON, when there are offers).
+    ISO 8601), ``offers_report`` (JSON, when there are offers), ``harmonisation_report`` (JSON:
+    per table, the old-16-region values that could not be harmonised because an old region
+    feeding the new one was missing; when there were old-region rows).
 
     Raises
     ------
-    DataContractError for any raw input breaking the contract; PanelError if the result
-    breaks the panel contract.
+    DataContractError for any raw input breaking the contract, or when ``contract.json``
+    declares a table a projection (a panel holds observed history only); PanelError if the
+    result breaks the panel contract.
     """
     raw_dir = Path(raw_dir)
     P.season_length(freq)
+    projections = read_projections(raw_dir)
+    if projections:
+        raise DataContractError(str(raw_dir / CONTRACT_FILE), "projections", None, sorted(projections),
+                                "no projection tables in a folder the panel is built from",
+                                "a panel holds observed history only; keep projected tables in another folder "
+                                "and load them with lmforecast.contract.load_demand/load_supply")
     steps = ["hash inputs", "load demand", "load supply", "count offers", "align", "merge"]
     with tqdm(total=len(steps), desc=f"build_panel {raw_dir.name}", unit="step",
               disable=None if progress else True) as bar:
@@ -111,12 +126,18 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
         bar.update()
 
         long_tables = {}
+        harmonisation = {}
         for kind, loader in (("demand", load_demand), ("supply", load_supply)):
             step(f"load {kind}")
-            table = loader(raw_dir, reference)
+            table = loader(raw_dir, reference, limits)
             has_old = table is not None and table["region"].isin(reference.old_region_codes).any()
             if has_old:
                 table = harmonise_regions(table, reference.crosswalk)
+                incomplete = table.attrs.get("harmonise_incomplete", [])
+                harmonisation[kind] = {"n_incomplete": len(incomplete), "first": incomplete[:5]}
+                if incomplete:
+                    log.debug("%s: %d old-region values not harmonised (an old region feeding the new one is "
+                             "missing); listed in the panel's harmonisation_report", kind, len(incomplete))
             if table is not None:
                 long_tables[kind] = table
             bar.update()
@@ -124,7 +145,7 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
         step("count offers")
         offers_report = None
         job_offers = None
-        offers = load_offers(raw_dir, reference)
+        offers = load_offers(raw_dir, reference, limits)
         if offers is not None:
             if coder is None:
                 from lmforecast.taxonomy.titles import TitleCoder
@@ -176,6 +197,8 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
         }
         if offers_report is not None:
             attrs["offers_report"] = json.dumps(offers_report, sort_keys=True)
+        if harmonisation:
+            attrs["harmonisation_report"] = json.dumps(harmonisation, sort_keys=True, default=str)
         panel.attrs = attrs
         bar.update()
     return P.validate(panel)

@@ -12,7 +12,6 @@ Only ``experiments/`` uses these classes; the library itself takes plain argumen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -21,35 +20,13 @@ SCHEMA_NAME = "lmforecast_schema"
 STAGES = ("build_panel", "backtest", "forecast", "report", "run")
 
 
-class DataLoader(Enum):
-    """How a data set becomes a panel: ``raw`` = a raw-contract folder, ``au_ivi`` = the IVI workbook."""
-
-    raw = 1
-    au_ivi = 2
-
-
-@dataclass
-class GeneratorConfig:
-    """Arguments of ``lmforecast.datasets.morocco.generate_morocco`` (None = the generator's default)."""
-
-    start: Optional[str] = None          # first period, "YYYY-MM"
-    end: Optional[str] = None            # last observed period, "YYYY-MM"
-    truth_end: Optional[str] = None      # last period of the held-out truth, "YYYY-MM"
-    n_offers_scale: Optional[float] = None  # multiplier on the number of synthetic job ads
-
-
 @dataclass
 class DataConfig:
     """Which data set to use and where it lives (paths absolute after interpolation)."""
 
     name: str = "???"                     # data-set name: experiment name and panel file name
-    loader: DataLoader = DataLoader.raw
-    raw_dir: Optional[str] = None         # raw-contract folder (loader=raw)
-    path: Optional[str] = None            # source file (loader=au_ivi); None = the shared default
-    loader_kwargs: dict[str, Any] = field(default_factory=dict)  # extra loader arguments (sheet, level)
-    generate_if_absent: bool = False      # generate the synthetic Moroccan data when raw_dir is empty
-    seed: int = 20251                     # generator seed
-    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    raw_dir: Optional[str] = None         # raw-contract folder the source reads (null for a workbook)
+    source: Any = None                    # a `_target_` node: lmforecast.datasets.RawFolder / SyntheticMorocco / AuIvi
     panel_path: str = "???"               # where the built panel is written (NetCDF, atomic)
     truth_path: Optional[str] = None      # known truth gap table (synthetic data only)
     targets: list[str] = field(default_factory=lambda: ["vacancies", "jobseekers", "job_offers"])
@@ -96,7 +73,7 @@ class TrackingConfig:
     artifact_location: Optional[str] = None
     experiment_name: str = "???"
     run_name: Optional[str] = None
-    log_model: bool = True
+    log_model: bool = True                # fitted forecasters as MLflow models (from code, xz-compressed)
     log_plots: bool = True
 
 
@@ -110,8 +87,8 @@ class ReportConfig:
     years: list[int] = field(default_factory=lambda: [2026, 2027, 2028, 2029, 2030])
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
     n_paths: int = 200
+    keep_paths: bool = False              # also store the sample paths in forecast.nc (float32, compressed)
     formats: list[str] = field(default_factory=lambda: ["csv"])
-    dir: str = "???"
 
 
 @dataclass
@@ -145,7 +122,6 @@ class LmforecastConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     forecast_path: Optional[str] = None   # forecast NetCDF read by the report stage
-    backtest_path: Optional[str] = None   # backtest NetCDF written by the backtest stage
     tags: dict[str, str] = field(default_factory=dict)
 
 

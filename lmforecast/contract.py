@@ -20,14 +20,28 @@ and what was expected. Validation is vectorised: distinct values are checked onc
 without one Python string per cell) and the first offending row is located with NumPy, so
 millions of rows cost seconds, not minutes. Nothing is dropped, trimmed or coerced: a value either follows the
 contract or the load fails.
+
+Plausibility (:class:`Limits`, checked on every load):
+
+* **No future.** A ``period`` starting, or a ``posted_on`` date falling, after the build date
+  (``Limits.as_of``, default today in UTC) plus ``Limits.future_grace_days`` (default 31) is an
+  error naming the row and the value -- a mistyped ``2099-03`` would otherwise stretch the panel
+  to 2099. A table that *is* a projection declares itself in the folder's ``contract.json``
+  (``{"projections": ["supply"]}``); its periods may then lie in the future.
+* **No absurd values.** A ``value`` above its measure's bound (:data:`DEFAULT_MAX_VALUES`,
+  overridden per measure by ``Limits.max_values``) is an error, never a warning: the defaults lie
+  far above any real region x occupation cell (1e9 persons is more than any country's labour
+  force), so a value beyond them is a typing or unit error (``1e15``). Tighten them for your
+  country with ``max_values``.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,11 +59,76 @@ OFFER_OPTIONAL_COLUMNS = ("occupation", "company")
 REFERENCE_FILES = ("regions.csv", "occupations.csv", "region_aliases.csv")
 #: first day on which the 12 regions of the 2015 reform apply; old 16-region codes end before it
 REGION_REFORM_DATE = pd.Timestamp("2015-01-01")
-#: pandas alias of each period form accepted in ``period``
-PERIOD_FORMS = {"YYYY-MM": "MS", "YYYY-Qn": "QS", "YYYY": "YS"}
+#: optional file of a data set folder declaring which tables are projections
+CONTRACT_FILE = "contract.json"
+#: days after the build date a period start or an ad date may still fall (clock skew, early releases)
+DEFAULT_FUTURE_GRACE_DAYS = 31
+#: plausibility bound of one value (one region x occupation x period) per measure, in its units
+DEFAULT_MAX_VALUES = {"employment": 1e9, "jobseekers": 1e9, "vacancies": 1e8, "hires": 1e8,
+                      "graduates": 1e8, "trainees": 1e8}
+#: bound of a measure without its own entry in DEFAULT_MAX_VALUES
+DEFAULT_MAX_VALUE = 1e9
 _PERIOD_RE = r"^((?:19|20|21)\d\d)(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_LISTED = 8
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Plausibility limits applied by every loader (see the module docstring).
+
+    Attributes
+    ----------
+    as_of : the build date (``"YYYY-MM-DD"`` or Timestamp); None = today (UTC).
+    future_grace_days : days after ``as_of`` that a period start or an ad date may still fall.
+    max_values : per-measure bound on ``value`` (in the measure's units), overriding
+        :data:`DEFAULT_MAX_VALUES`; e.g. ``{"vacancies": 2e6}``.
+    """
+
+    as_of: object = None
+    future_grace_days: int = DEFAULT_FUTURE_GRACE_DAYS
+    max_values: Mapping[str, float] = field(default_factory=dict)
+
+    def latest_date(self) -> pd.Timestamp:
+        """Latest period start / ad date accepted outside projections (a day, no time)."""
+        as_of = pd.Timestamp.now(tz="UTC").tz_localize(None) if self.as_of is None else pd.Timestamp(self.as_of)
+        if int(self.future_grace_days) < 0:
+            raise ValueError(f"future_grace_days must be >= 0, got {self.future_grace_days}")
+        return as_of.normalize() + pd.Timedelta(days=int(self.future_grace_days))
+
+    def max_value(self, measure: str) -> float:
+        """Largest plausible value of ``measure`` (its units)."""
+        if measure in self.max_values:
+            return float(self.max_values[measure])
+        return float(DEFAULT_MAX_VALUES.get(measure, DEFAULT_MAX_VALUE))
+
+
+def read_projections(raw_dir: str | os.PathLike) -> frozenset[str]:
+    """Tables that the folder's ``contract.json`` declares projections (empty when no file).
+
+    The file is a JSON object ``{"projections": ["demand" | "supply", ...]}``; anything else in
+    it is an error (DataContractError naming the file and the key), so a misspelt key is not
+    silently ignored.
+    """
+    path = Path(raw_dir) / CONTRACT_FILE
+    if not path.exists():
+        return frozenset()
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataContractError(str(path), None, getattr(exc, "lineno", None), type(exc).__name__,
+                                'a UTF-8 JSON object like {"projections": ["supply"]}', str(exc)[:200]) from exc
+    if not isinstance(content, dict):
+        raise DataContractError(str(path), None, None, type(content).__name__,
+                                'a JSON object like {"projections": ["supply"]}')
+    extra = sorted(set(content) - {"projections"})
+    if extra:
+        raise DataContractError(str(path), extra[0], None, extra, 'only the key "projections"')
+    tables = content.get("projections", [])
+    if not isinstance(tables, list) or any(t not in ("demand", "supply") for t in tables):
+        raise DataContractError(str(path), "projections", None, tables,
+                                'a list of table names among "demand", "supply"')
+    return frozenset(tables)
 
 
 @dataclass
@@ -232,6 +311,31 @@ def _read_csv_as_text(path: Path) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def _not_utf8(path: Path, exc: Exception) -> DataContractError | None:
+    """The error naming the first line of a CSV that is not UTF-8, or None if every line is.
+
+    Called only after a read failed: scans the file line by line (bytes), decodes each, and
+    reports the line (header = line 1), the byte column and the offending bytes, with the text
+    those bytes give in Windows-1252 (the usual culprit: a file saved from Excel).
+    """
+    if path.suffix.lower() != ".csv" or not (isinstance(exc, UnicodeDecodeError) or "utf" in str(exc).lower()):
+        return None
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                snippet = line[bad.start:bad.end + 8].rstrip(b"\r\n")
+                guess = line[max(0, bad.start - 12):bad.end + 12].decode("cp1252", errors="replace").strip()
+                return DataContractError(
+                    str(path), None, number, snippet, "UTF-8 text",
+                    f"line {number}, byte {bad.start + 1}: not UTF-8; read as Windows-1252 it says {guess!r}; "
+                    "save the file as UTF-8 (e.g. Excel: 'CSV UTF-8')")
+    return None
+
+
 def _read(path: Path) -> _Table:
     """Read a CSV (every cell as text, nothing parsed or set to NA) or a Parquet file."""
     try:
@@ -240,6 +344,9 @@ def _read(path: Path) -> _Table:
         else:
             frame = pd.read_parquet(path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
+        located = _not_utf8(path, exc)
+        if located is not None:
+            raise located from exc
         raise DataContractError(str(path), None, None, type(exc).__name__,
                                 "a readable UTF-8 CSV with a header row, or a Parquet file",
                                 str(exc)[:300]) from exc
@@ -347,7 +454,68 @@ def parse_periods(periods: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return starts.astype("datetime64[ns]"), freqs
 
 
-def _load_long(path: Path, kind: str, reference: Reference) -> pd.DataFrame:
+def _region_label(code: str, reference: Reference) -> str:
+    """``"MA-04 (Rabat-Sale-Kenitra)"`` for a region code (the code alone if it has no name)."""
+    names = dict(zip(reference.regions["code"].astype(str), reference.regions["name"].astype(str)))
+    return f"{code} ({names[code]})" if code in names else code
+
+
+def _region_code_hint(value: str, reference: Reference) -> str:
+    """Hint for a value that is not a region code: the code it names, else the closest codes.
+
+    Suggestions are always region codes (with their names), whatever the script of the value
+    (a label in Arabic gets ``MA-04 (Rabat-Sale-Kenitra)``, not other Arabic labels).
+    """
+    normalizer = reference.normalizer
+    known = set(reference.region_codes)
+    codes: list[str] = []
+    if not any(ch.isdigit() for ch in value):  # a name, not a mistyped code: ask the normaliser
+        try:
+            code = normalizer.normalize(value)
+            if code in known:
+                return f"{value!r} is region {_region_label(code, reference)}; write its code {code!r}"
+            for label in normalizer.suggest(value, n=6):
+                found = normalizer.normalize(label)
+                if found in known and found not in codes:
+                    codes.append(found)
+        except Exception:  # suggestions are a courtesy; never mask the real error
+            codes = []
+    if not codes:
+        codes = _closest(value, reference.region_codes)
+    return "closest regions: " + ", ".join(_region_label(c, reference) for c in codes[:3])
+
+
+def _check_not_future(table: _Table, column: str, dates: np.ndarray, limits: Limits, what: str) -> None:
+    """Raise naming the first row whose date (period start or ad date) is after the build date + grace."""
+    latest = limits.latest_date()
+    late = dates > latest.to_datetime64()
+    pos = _first(late)
+    if pos is None:
+        return
+    n_late = int(late.sum())
+    raise table.error(column, pos, _cell(table, column, pos) if isinstance(table, _Table) else table.cell(column, pos),
+                      f"{what} on or before {latest:%Y-%m-%d} (build date + {int(limits.future_grace_days)} days)",
+                      f"{n_late} row(s) lie in the future; fix the typo, or if this table is a projection, "
+                      f"declare it in {CONTRACT_FILE} ({{\"projections\": [...]}})")
+
+
+def _check_bounds(table: _Table, values: np.ndarray, measures: np.ndarray, limits: Limits) -> None:
+    """Raise naming the first row whose value exceeds its measure's plausibility bound."""
+    bounds = np.array([limits.max_value(m) for m in measures], dtype=float)
+    over = values > bounds
+    pos = _first(over)
+    if pos is None:
+        return
+    measure = measures[pos]
+    units = MEASURES[measure].units if measure in MEASURES else "units"
+    raise table.error("value", pos, _cell(table, "value", pos),
+                      f"a {measure} value <= {bounds[pos]:.3g} {units} per cell (plausibility bound)",
+                      f"{int(over.sum())} row(s) above it; a typing or unit error? If the value is real, raise "
+                      f"the bound: build_panel(..., limits=Limits(max_values={{{measure!r}: ...}})) or "
+                      f"data.source.max_values.{measure}=...")
+
+
+def _load_long(path: Path, kind: str, reference: Reference, limits: Limits, projection: bool) -> pd.DataFrame:
     table = _read(path)
     _check_columns(table, LONG_COLUMNS)
     frame = table.frame
@@ -360,6 +528,8 @@ def _load_long(path: Path, kind: str, reference: Reference) -> pd.DataFrame:
     if pos is not None:
         raise table.error("period", pos, _cell(table, "period", pos),
                           "a period 'YYYY-MM' (monthly), 'YYYY-Qn' (quarterly) or 'YYYY' (annual)")
+    if not projection:
+        _check_not_future(table, "period", starts, limits, "a period starting")
 
     # region: new codes, old 16-region codes (before 2015 only)
     region_codes, region_u = _text(table, "region")
@@ -368,14 +538,10 @@ def _load_long(path: Path, kind: str, reference: Reference) -> pd.DataFrame:
     pos = _first(~known[region_codes]) if n else None
     if pos is not None:
         value = region_u[region_codes[pos]]
-        try:
-            hint = reference.normalizer.suggest(value, n=3)
-        except Exception:  # suggestions are a courtesy; never mask the real error
-            hint = _closest(value, reference.region_codes)
         expected = "a region code (" + ", ".join(reference.region_codes[:2]) + ", ...)"
         if reference.old_region_codes:
             expected += " or an old 16-region code (MA16-01 ...) for periods before 2015"
-        raise table.error("region", pos, value, expected, f"closest known: {hint}")
+        raise table.error("region", pos, value, expected, _region_code_hint(value, reference))
     is_old_u = np.array([u in reference.old_region_codes and u not in new_codes for u in region_u], dtype=bool)
     late_old = is_old_u[region_codes] & (starts >= REGION_REFORM_DATE.to_datetime64())
     pos = _first(late_old)
@@ -411,8 +577,9 @@ def _load_long(path: Path, kind: str, reference: Reference) -> pd.DataFrame:
                     "register new ones with lmforecast.panel.register_measure")
         raise table.error("measure", pos, value, f"a {kind} measure, one of {right}", hint)
 
-    # value: finite number >= 0
+    # value: finite number >= 0, below its measure's plausibility bound
     values = _numeric(table, "value")
+    _check_bounds(table, values, meas_u[meas_codes].astype(str), limits)
 
     # source
     source_codes, source_u = _text(table, "source")
@@ -499,13 +666,16 @@ def _numeric(table: _Table, column: str) -> np.ndarray:
     return values
 
 
-def load_demand(raw_dir: str | os.PathLike, reference: Reference | None = None) -> pd.DataFrame | None:
+def load_demand(raw_dir: str | os.PathLike, reference: Reference | None = None,
+                limits: Limits | None = None) -> pd.DataFrame | None:
     """Load and validate ``demand.{csv,parquet}`` of a data set folder.
 
     Parameters
     ----------
     raw_dir : data set folder.
     reference : reference lists to check against (default :func:`load_reference` of ``raw_dir``).
+    limits : plausibility limits (default :class:`Limits`: no period after today + 31 days
+        unless ``contract.json`` declares the table a projection; values below the measure's bound).
 
     Returns
     -------
@@ -518,30 +688,33 @@ def load_demand(raw_dir: str | os.PathLike, reference: Reference | None = None) 
     ------
     DataContractError on the first violation of the contract (see module docstring).
     """
-    return _load_optional(raw_dir, "demand", reference)
+    return _load_optional(raw_dir, "demand", reference, limits)
 
 
-def load_supply(raw_dir: str | os.PathLike, reference: Reference | None = None) -> pd.DataFrame | None:
+def load_supply(raw_dir: str | os.PathLike, reference: Reference | None = None,
+                limits: Limits | None = None) -> pd.DataFrame | None:
     """Load and validate ``supply.{csv,parquet}``; same columns and rules as :func:`load_demand`.
 
     Measures must be of kind ``"supply"`` (``jobseekers``, ``graduates``, ``trainees`` ...).
     Returns None when the folder has no supply table.
     """
-    return _load_optional(raw_dir, "supply", reference)
+    return _load_optional(raw_dir, "supply", reference, limits)
 
 
-def _load_optional(raw_dir, kind: str, reference: Reference | None) -> pd.DataFrame | None:
+def _load_optional(raw_dir, kind: str, reference: Reference | None, limits: Limits | None) -> pd.DataFrame | None:
     path = find_table(raw_dir, kind)
     if path is None:
         return None
     reference = reference if reference is not None else load_reference(raw_dir)
-    return _load_long(path, kind, reference)
+    table = _load_long(path, kind, reference, limits or Limits(), projection=kind in read_projections(raw_dir))
+    return table
 
 
 # --------------------------------------------------------------------------- offers
 
 
-def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None) -> pd.DataFrame | None:
+def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None,
+                limits: Limits | None = None) -> pd.DataFrame | None:
     """Load and validate ``offers.{csv,parquet}`` (one row per job ad as scraped / received).
 
     The table is read with pyarrow and every text column is dictionary-encoded in Arrow
@@ -553,6 +726,7 @@ def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None) 
     ----------
     raw_dir : data set folder.
     reference : reference lists (default :func:`load_reference` of ``raw_dir``).
+    limits : plausibility limits (default :class:`Limits`: no ad dated after today + 31 days).
 
     Returns
     -------
@@ -570,13 +744,13 @@ def load_offers(raw_dir: str | os.PathLike, reference: Reference | None = None) 
     named), a ``posted_on`` that is not a ``YYYY-MM-DD`` date, an empty title or source, an
     ``occupation`` that is given but not a panel code, and region labels that cannot be
     normalised at all (every such label is listed with its row count, first rows and closest
-    known labels). Dates later than today are accepted.
+    known labels), and a ``posted_on`` after the build date + grace (:class:`Limits`).
     """
     path = find_table(raw_dir, "offers")
     if path is None:
         return None
     reference = reference if reference is not None else load_reference(raw_dir)
-    return _validate_offers(_read_arrow(path), reference)
+    return _validate_offers(_read_arrow(path), reference, limits or Limits())
 
 
 @dataclass(frozen=True)
@@ -629,6 +803,9 @@ def _read_arrow(path: Path) -> _ArrowTable:
             if stored_index:  # a pandas index written as a column: not data (read_parquet restores it)
                 table = table.drop_columns(stored_index)
     except (ValueError, OSError, UnicodeDecodeError, pa.ArrowException) as exc:
+        located = _not_utf8(path, exc)
+        if located is not None:
+            raise located from exc
         raise DataContractError(str(path), None, None, type(exc).__name__,
                                 "a readable UTF-8 CSV with a header row, or a Parquet file",
                                 str(exc)[:300]) from exc
@@ -715,7 +892,7 @@ def _categorical(encoded: _Encoded) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(list(values)), validate=False)
 
 
-def _validate_offers(table: _ArrowTable, reference: Reference) -> pd.DataFrame:
+def _validate_offers(table: _ArrowTable, reference: Reference, limits: Limits) -> pd.DataFrame:
     """Validate a read offers table (see :func:`load_offers`) and return its typed frame."""
     import pyarrow as pa
 
@@ -756,6 +933,7 @@ def _validate_offers(table: _ArrowTable, reference: Reference) -> pd.DataFrame:
         if pos is not None:
             raise table.error("posted_on", pos, date_u[dates.codes[pos]], "a date YYYY-MM-DD")
         posted = parsed_u[dates.codes]
+    _check_not_future(table, "posted_on", posted, limits, "a date")
 
     title = _categorical(_encode(table, "title"))
     source = _categorical(_encode(table, "source"))
@@ -834,10 +1012,10 @@ def check_region_labels(codes: np.ndarray, uniques: np.ndarray, normalizer, tabl
         label = "" if c < 0 else uniques[c]
         these = row_of(positions[codes[positions] == c])
         try:
-            near = normalizer.suggest(label, n=3) if label else []
+            near = [f"{s!r} -> {normalizer.normalize(s)}" for s in normalizer.suggest(label, n=3)] if label else []
         except Exception:
             near = []
-        parts.append(f"{label!r} x{counts[k]} (rows {_fmt_rows(these)}; closest: {near})")
+        parts.append(f"{label!r} x{counts[k]} (rows {_fmt_rows(these)}; closest: {', '.join(near) or 'none'})")
     more = f"; and {len(bad_codes) - _MAX_LISTED} more labels" if len(bad_codes) > _MAX_LISTED else ""
     hint = (f"{len(bad_codes)} region label(s) in {len(positions)} rows cannot be normalised: "
             + "; ".join(parts) + more + "; add them to region_aliases.csv (label, code)")

@@ -46,3 +46,11 @@ class PanelError(LmforecastError, ValueError):
 
 class NotFittedError(LmforecastError, AttributeError):
     """A forecaster was asked to predict before ``fit`` was called."""
+
+
+class ConfigError(LmforecastError, ValueError):
+    """A run's settings cannot work together (e.g. no model, report years before the data end)."""
+
+
+class TrackingError(LmforecastError, RuntimeError):
+    """The tracking store cannot be reached or used; the message names the URI and the way out."""

@@ -7,25 +7,37 @@ no longer accepts a plain ``./mlruns`` file store for new work), artifacts under
 Everything here takes plain Python arguments; ``experiments/`` turns a Hydra config into them.
 
 Run layout written by ``lmforecast run``: one run per pipeline invocation (``lmforecast.kind =
-pipeline``) with one child run per backtested (model, target) (``lmforecast.kind = backtest``),
-which is what :func:`leaderboard` ranks. A Hydra multirun gets one parent run per sweep
-(``lmforecast.sweep_id`` tag), created before the jobs start by a Hydra callback
-(``experiments/_common.py``) or, failing that, by the first job that asks
-:func:`find_or_create_sweep_parent`; :func:`close_sweep_parent` ends it.
+pipeline``, named ``"<stage>: <model> on <data>"``) with one child run per backtested (model,
+target) (``lmforecast.kind = backtest``), which is what :func:`leaderboard` ranks. A Hydra
+multirun gets one parent run per sweep (``lmforecast.sweep_id`` tag), created before the jobs
+start by a Hydra callback (``experiments/_common.py``) or, failing that, by the first job that
+asks :func:`find_or_create_sweep_parent`; :func:`close_sweep_parent` ends it.
+
+Honest run states: a run ends ``FINISHED``, ``FAILED`` (an exception) or ``KILLED`` (Ctrl-C,
+SIGTERM). Every run records its process id and host (``lmforecast.pid``, ``lmforecast.host``),
+so a run whose process died without closing it (``kill -9``, power loss) is found and marked
+``KILLED`` by :func:`close_stale_runs`, which each new tracked run calls (and
+``lmforecast runs --clean``). A sweep parent still open when its process exits is closed
+``FAILED``.
+
+The pipeline talks to a tracker object, :class:`MlflowTracker` or :class:`NoTracking` (same
+methods, no-ops), so library code never branches on whether tracking is on.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import fcntl
 import hashlib
 import json
+import lzma
 import os
+import re
+import socket
 import subprocess
 import tempfile
 import time
 import traceback
-import warnings
 from collections.abc import Iterator, Mapping
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from pathlib import Path
@@ -36,6 +48,8 @@ import xarray as xr
 
 from lmforecast import __version__
 from lmforecast import panel as P
+from lmforecast.errors import TrackingError
+from lmforecast.io import file_lock
 
 TAG_KIND = "lmforecast.kind"
 TAG_MODEL = "lmforecast.model"
@@ -46,6 +60,10 @@ TAG_GIT = "lmforecast.git_commit"
 TAG_VERSION = "lmforecast.version"
 TAG_OVERRIDES = "lmforecast.overrides"
 TAG_DATASET = "lmforecast.dataset"
+TAG_STAGE = "lmforecast.stage"
+TAG_PID = "lmforecast.pid"
+TAG_HOST = "lmforecast.host"
+TAG_ERROR = "lmforecast.error"
 
 #: MLflow limits (mlflow.utils.validation): params per batch, param value length, key length.
 MAX_PARAMS_PER_BATCH = 100
@@ -108,15 +126,16 @@ def tracking_session(uri: str, artifact_location: str | None, experiment_name: s
         is already active, the new run is nested under it instead.
 
     On an exception inside the block, the traceback is logged as ``error/traceback.txt``, the
-    run is ended with status ``FAILED`` and the exception propagates. Otherwise the run ends
-    ``FINISHED``.
+    run is ended with status ``FAILED`` (``KILLED`` for KeyboardInterrupt / SystemExit) and the
+    exception propagates. Otherwise the run ends ``FINISHED``. The run is tagged with this
+    process's id and host so that :func:`close_stale_runs` can tell a dead run from a live one.
     """
     mlflow = _mlflow()
     _prepare_store(uri)
     mlflow.set_tracking_uri(uri)
     experiment_id = get_or_create_experiment(uri, experiment_name, artifact_location)
     active = mlflow.active_run()
-    str_tags = {str(k): str(v) for k, v in (tags or {}).items() if v is not None}
+    str_tags = {**process_tags(), **{str(k): str(v) for k, v in (tags or {}).items() if v is not None}}
     if active is not None and parent_run_id is None:
         run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=str_tags, nested=True)
     elif active is not None:
@@ -133,12 +152,84 @@ def tracking_session(uri: str, artifact_location: str | None, experiment_name: s
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         with contextlib.suppress(Exception):
             mlflow.log_text(text, "error/traceback.txt")
-            mlflow.set_tag("lmforecast.error", f"{type(exc).__name__}: {exc}"[:5000])
-        mlflow.end_run(status="FAILED")
+            mlflow.set_tag(TAG_ERROR, f"{type(exc).__name__}: {exc}"[:5000])
+        mlflow.end_run(status="KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED")
         raise
     else:
         mlflow.log_metric("wall_time_s", time.perf_counter() - started)
         mlflow.end_run(status="FINISHED")
+
+
+def process_tags() -> dict[str, str]:
+    """``{lmforecast.pid, lmforecast.host}`` of this process (how a dead run is recognised)."""
+    return {TAG_PID: str(os.getpid()), TAG_HOST: socket.gethostname()}
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def close_stale_runs(tracking_uri: str, experiment_names: list[str] | None = None) -> list[str]:
+    """Mark ``KILLED`` every RUNNING run whose process on this host no longer exists.
+
+    Parameters
+    ----------
+    tracking_uri : the store to clean.
+    experiment_names : experiments to look in; None = every experiment of the store.
+
+    Returns
+    -------
+    Ids of the runs marked ``KILLED`` (tag ``lmforecast.error`` says which process ended without
+    closing them). Runs from other hosts, runs without a recorded process and runs whose process
+    is alive are left alone.
+    """
+    client = _mlflow().MlflowClient(tracking_uri=tracking_uri)
+    if experiment_names is None:
+        experiments = client.search_experiments()
+    else:
+        experiments = [e for e in (client.get_experiment_by_name(n) for n in experiment_names) if e is not None]
+    if not experiments:
+        return []
+    host = socket.gethostname()
+    running = client.search_runs([e.experiment_id for e in experiments],
+                                 filter_string="attributes.status = 'RUNNING'", max_results=50000)
+    closed = []
+    for run in running:
+        tags = run.data.tags
+        pid = tags.get(TAG_PID, "")
+        if tags.get(TAG_HOST) != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        client.set_tag(run.info.run_id, TAG_ERROR, f"process {pid} on {host} ended without closing the run "
+                                                   f"(killed?); marked KILLED by close_stale_runs")
+        client.set_terminated(run.info.run_id, status="KILLED")
+        closed.append(run.info.run_id)
+    return closed
+
+
+def check_tracking_uri(tracking_uri: str, timeout_s: int = 5) -> None:
+    """Fail fast when an ``http(s)://`` tracking server does not answer.
+
+    One request with no retry and a ``timeout_s`` timeout (MLflow's own client, configured with
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=0`` and ``MLFLOW_HTTP_REQUEST_TIMEOUT``); a database or
+    file URI is not checked. Raises :class:`lmforecast.errors.TrackingError`, one line naming the
+    URI and the ``tracking=none`` option.
+    """
+    if not tracking_uri.startswith(("http://", "https://")):
+        return
+    try:
+        with _env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(int(timeout_s))):
+            _mlflow().MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
+    except Exception as exc:
+        found = re.search(r"\[Errno -?\d+\] [^'\")]+|timed out|Read timed out|status code \d+|error code \d+", str(exc))
+        reason = found.group(0).strip() if found else type(exc).__name__
+        raise TrackingError(f"the MLflow tracking server {tracking_uri} does not answer within {timeout_s} s "
+                            f"({reason}); start it, fix tracking.uri, or run without tracking: tracking=none") from None
 
 
 # --------------------------------------------------------------------------- params and tags
@@ -389,33 +480,38 @@ def forecast_frame(forecast: xr.DataArray) -> pd.DataFrame:
     return frame.sort_values(keep, kind="stable").reset_index(drop=True)
 
 
-def _pyfunc_class():
-    mlflow = _mlflow()
-
-    class _ForecasterPyfunc(mlflow.pyfunc.PythonModel):
-        """MLflow pyfunc around a fitted lmforecast forecaster.
-
-        Input: an int horizon, or a DataFrame with a ``horizon`` column (first row used) and an
-        optional ``quantiles`` column (comma-separated levels). Output: :func:`forecast_frame`.
-        """
-
-        def __init__(self, quantiles=(0.1, 0.5, 0.9)):
-            self.quantiles = tuple(float(q) for q in quantiles)
-
-        def load_context(self, context):
-            import joblib
-
-            self.forecaster = joblib.load(context.artifacts["forecaster"])
-
-        def predict(self, context, model_input, params=None):  # untyped: an int or a DataFrame
-            horizon, quantiles = _parse_pyfunc_input(model_input, self.quantiles)
-            return forecast_frame(self.forecaster.predict(horizon, quantiles=quantiles))
-
-    return _ForecasterPyfunc
+#: the models-from-code file MLflow logs as the pyfunc's definition (no CloudPickle)
+MODEL_CODE = Path(__file__).with_name("mlflow_model.py")
+#: xz with a 32 MiB window: the copies of the training data inside a fitted forecaster are
+#: tens of MB apart, so a large window shrinks a recommended forecaster ~5x at preset 1 speed
+XZ_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 1, "dict_size": 32 << 20}]
 
 
-def _parse_pyfunc_input(model_input, default_quantiles):
-    quantiles = default_quantiles
+def dump_forecaster(forecaster, path: str | os.PathLike) -> Path:
+    """Write a fitted forecaster to ``path`` (joblib pickle inside an xz stream); return the path."""
+    import joblib
+
+    with lzma.open(path, "wb", format=lzma.FORMAT_XZ, filters=XZ_FILTERS) as handle:
+        joblib.dump(forecaster, handle)
+    return Path(path)
+
+
+def load_forecaster(path: str | os.PathLike):
+    """Read a forecaster written by :func:`dump_forecaster` (only load files you trust: it is a pickle)."""
+    import joblib
+
+    with lzma.open(path, "rb") as handle:
+        return joblib.load(handle)
+
+
+def parse_pyfunc_input(model_input, default_quantiles) -> tuple[int, tuple[float, ...]]:
+    """``(horizon, quantiles)`` from a pyfunc input.
+
+    ``model_input`` is a DataFrame with a ``horizon`` column (first row used) and an optional
+    ``quantiles`` column (comma-separated levels, e.g. ``"0.1,0.5,0.9"``), a mapping with a
+    ``horizon`` key, or an int horizon (periods ahead).
+    """
+    quantiles = tuple(float(q) for q in default_quantiles)
     if isinstance(model_input, (int, np.integer)):
         return int(model_input), quantiles
     if isinstance(model_input, pd.DataFrame):
@@ -439,33 +535,71 @@ def _requirements() -> list[str]:
     return reqs
 
 
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def pyfunc_signature():
+    """The MLflow signature of a logged forecaster.
+
+    Input: ``horizon`` (long, periods ahead) and optional ``quantiles`` (string, comma-separated
+    levels). Output: ``time, region, occupation, quantile, value`` (:func:`forecast_frame`).
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    inputs = Schema([ColSpec("long", "horizon"), ColSpec("string", "quantiles", required=False)])
+    outputs = Schema([ColSpec("datetime", P.TIME), ColSpec("string", P.REGION), ColSpec("string", P.OCCUPATION),
+                      ColSpec("double", P.QUANTILE), ColSpec("double", "value")])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
 def log_forecaster(forecaster, name: str = "forecaster", quantiles=(0.1, 0.5, 0.9)):
     """Log a fitted forecaster to the active run as an MLflow pyfunc model; return its model info.
 
-    ``mlflow.pyfunc.load_model(info.model_uri).predict(12)`` gives the tidy forecast
-    DataFrame (``time, region, occupation, quantile, value``) of ``forecaster.predict(12, quantiles)``.
+    The model is logged "from code" (:data:`MODEL_CODE`, MLflow's models-from-code: no
+    CloudPickle of a Python object) with the forecaster as an xz-compressed joblib artifact.
+    ``mlflow.pyfunc.load_model(info.model_uri).predict(pd.DataFrame({"horizon": [12]}))`` gives
+    the tidy forecast DataFrame (``time, region, occupation, quantile, value``) of
+    ``forecaster.predict(12, quantiles)`` (signature: :func:`pyfunc_signature`).
     """
     mlflow = _mlflow()
-    import joblib
-
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        # the input is parsed by _parse_pyfunc_input (an int is not a valid MLflow type hint)
-        warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
-        path = Path(tmp) / "forecaster.joblib"
-        joblib.dump(forecaster, path)
-        python_model = _pyfunc_class()(quantiles=quantiles)
-        return mlflow.pyfunc.log_model(
-            name=name, python_model=python_model,
-            artifacts={"forecaster": str(path)}, pip_requirements=_requirements())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = dump_forecaster(forecaster, Path(tmp) / "forecaster.joblib.xz")
+        # MLflow copies the local artifact with a "Downloading artifacts" bar: a copy, not progress
+        with _env(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false"):
+            return mlflow.pyfunc.log_model(
+                name=name, python_model=str(MODEL_CODE), artifacts={"forecaster": str(path)},
+                model_config={"quantiles": [float(q) for q in quantiles]}, signature=pyfunc_signature(),
+                input_example=pd.DataFrame({"horizon": [1]}), pip_requirements=_requirements())
 
 
 # --------------------------------------------------------------------------- sweeps
+#: sweep parents this process opened and must close: {run_id: tracking_uri}
+_OPEN_SWEEPS: dict[str, str] = {}
+
+
 def find_or_create_sweep_parent(tracking_uri: str, experiment_name: str, sweep_id: str,
                                 artifact_location: str | None = None,
-                                lock_dir: str | os.PathLike | None = None) -> str:
+                                lock_dir: str | os.PathLike | None = None, run_name: str | None = None,
+                                owner: bool = False) -> str:
     """Run id of the parent run tagged ``lmforecast.sweep_id = sweep_id``; created if absent.
 
     ``lock_dir`` (the sweep folder) holds a lock file so that parallel jobs create one parent.
+    ``run_name`` names a new parent (default ``"sweep <folder name>"``). With ``owner`` (the
+    process that runs the sweep), the parent is closed by :func:`close_open_sweeps` -- called
+    when the process exits, if nothing closed it before -- so a sweep that crashes does not
+    leave its parent RUNNING.
     """
     mlflow = _mlflow()
     _prepare_store(tracking_uri)
@@ -474,36 +608,57 @@ def find_or_create_sweep_parent(tracking_uri: str, experiment_name: str, sweep_i
     lock = contextlib.nullcontext()
     if lock_dir is not None:
         Path(lock_dir).mkdir(parents=True, exist_ok=True)
-        lock = _file_lock(Path(lock_dir) / ".mlflow_parent.lock")
+        lock = file_lock(Path(lock_dir) / ".mlflow_parent.lock")
     with lock:
         found = client.search_runs([experiment_id], filter_string=f"tags.`{TAG_SWEEP_ID}` = '{sweep_id}' "
                                    f"and tags.`{TAG_KIND}` = 'sweep'", max_results=1)
         if found:
-            return found[0].info.run_id
-        run = client.create_run(experiment_id, run_name=f"sweep {Path(sweep_id).name}",
-                                tags={TAG_SWEEP_ID: sweep_id, TAG_KIND: "sweep", TAG_VERSION: __version__})
-        return run.info.run_id
+            run_id = found[0].info.run_id
+        else:
+            run_id = client.create_run(experiment_id, run_name=run_name or f"sweep {Path(sweep_id).name}",
+                                       tags={TAG_SWEEP_ID: sweep_id, TAG_KIND: "sweep", TAG_VERSION: __version__,
+                                             **process_tags()}).info.run_id
+    if owner:
+        _OPEN_SWEEPS[run_id] = tracking_uri
+    return run_id
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def close_sweep_parent(tracking_uri: str, run_id: str, status: str | None = None) -> str:
+    """End a sweep's parent run; return the status set.
 
-
-def close_sweep_parent(tracking_uri: str, run_id: str) -> str:
-    """End a sweep's parent run: FAILED if any child failed, else FINISHED; return the status."""
+    ``status`` None: FAILED if any child run failed or was killed, else FINISHED. A parent that
+    is no longer RUNNING is left as it is.
+    """
+    _OPEN_SWEEPS.pop(run_id, None)
     client = _mlflow().MlflowClient(tracking_uri=tracking_uri)
     parent = client.get_run(run_id)
-    children = client.search_runs([parent.info.experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
-    status = "FAILED" if any(c.info.status == "FAILED" for c in children) else "FINISHED"
+    if parent.info.status != "RUNNING":
+        return parent.info.status
+    if status is None:
+        children = client.search_runs([parent.info.experiment_id],
+                                      filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
+        status = "FAILED" if any(c.info.status in ("FAILED", "KILLED") for c in children) else "FINISHED"
     client.set_terminated(run_id, status=status)
     return status
+
+
+def close_open_sweeps(status: str = "FAILED", reason: str = "the sweep stopped before its end") -> list[str]:
+    """Close every sweep parent this process opened (``owner=True``) and has not closed; return their ids.
+
+    Called by the CLI when a sweep raises, and at interpreter exit. Each is set to ``status``
+    with ``reason`` in its ``lmforecast.error`` tag.
+    """
+    closed = []
+    for run_id, uri in list(_OPEN_SWEEPS.items()):
+        with contextlib.suppress(Exception):
+            _mlflow().MlflowClient(tracking_uri=uri).set_tag(run_id, TAG_ERROR, reason)
+            close_sweep_parent(uri, run_id, status=status)
+            closed.append(run_id)
+        _OPEN_SWEEPS.pop(run_id, None)
+    return closed
+
+
+atexit.register(close_open_sweeps)
 
 
 # --------------------------------------------------------------------------- leaderboard
@@ -560,3 +715,146 @@ def leaderboard(experiment_name: str, tracking_uri: str, metric: str = "mase",
     if top is not None:
         frame = frame.groupby("target", sort=False).head(int(top))
     return frame.drop(columns="_score").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- trackers
+class NoTracking:
+    """The tracker of a run with tracking off: the same methods as :class:`MlflowTracker`, doing nothing."""
+
+    enabled = False
+
+    def check(self) -> None:
+        """Nothing to check."""
+
+    def close_stale_runs(self) -> list[str]:
+        """Nothing to close; returns ``[]``."""
+        return []
+
+    @contextlib.contextmanager
+    def run(self, name: str, tags: Mapping[str, object] | None = None) -> Iterator[None]:
+        """A no-op ``with`` block; yields None (no run id)."""
+        yield None
+
+    def set_tags(self, tags: Mapping[str, object]) -> None:
+        """Ignored."""
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        """Ignored."""
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        """Ignored."""
+
+    def log_config(self, config: Mapping) -> None:
+        """Ignored."""
+
+    def log_file(self, path: str | os.PathLike, artifact_path: str | None = None) -> None:
+        """Ignored."""
+
+    def log_backtest(self, backtest_ds: xr.Dataset, metrics: list[str], overall: pd.Series,
+                     by_horizon: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None = None) -> None:
+        """Ignored."""
+
+    def log_forecaster(self, forecaster, name: str, quantiles) -> str | None:
+        """Nothing logged; returns None (no model URI)."""
+        return None
+
+    def where(self, run_id: str | None) -> str:
+        """One line saying that nothing was tracked."""
+        return "MLflow: tracking off (tracking=none)"
+
+
+class MlflowTracker:
+    """Records a job's runs in MLflow: where (store, experiment) and how (tags, parent, what to log).
+
+    Parameters
+    ----------
+    uri : tracking URI (``sqlite:////abs/mlruns/mlflow.db`` or ``http://host:5000``).
+    experiment_name : MLflow experiment (created if absent).
+    artifact_location : artifact folder/URI used when the experiment is created.
+    log_model : log fitted forecasters as MLflow pyfunc models (:func:`log_forecaster`).
+    log_plots : log error-by-horizon and best/worst series plots with each backtest.
+    tags : tags added to every top-level run of this tracker (e.g. overrides, preset).
+    parent_run_id : make top-level runs children of this run (a sweep's parent).
+    project_root : folder whose git commit is recorded.
+    """
+
+    enabled = True
+
+    def __init__(self, uri: str, experiment_name: str, artifact_location: str | None = None, log_model: bool = True,
+                 log_plots: bool = True, tags: Mapping[str, object] | None = None, parent_run_id: str | None = None,
+                 project_root: str | os.PathLike = "."):
+        self.uri = uri
+        self.experiment_name = experiment_name
+        self.artifact_location = artifact_location
+        self.log_model = log_model
+        self.log_plots = log_plots
+        self.tags = dict(tags or {})
+        self.parent_run_id = parent_run_id
+        self.project_root = project_root
+
+    def check(self) -> None:
+        """Fail within seconds if the store does not answer (:func:`check_tracking_uri`)."""
+        check_tracking_uri(self.uri)
+
+    def close_stale_runs(self) -> list[str]:
+        """Mark KILLED the RUNNING runs of this experiment whose process died (:func:`close_stale_runs`)."""
+        _prepare_store(self.uri)
+        return close_stale_runs(self.uri, [self.experiment_name])
+
+    @contextlib.contextmanager
+    def run(self, name: str, tags: Mapping[str, object] | None = None) -> Iterator[str]:
+        """Open a run named ``name`` for a ``with`` block; yield its id (see :func:`tracking_session`).
+
+        A run opened while another is active becomes its child; a top-level run gets this
+        tracker's ``tags`` and ``parent_run_id``.
+        """
+        mlflow = _mlflow()
+        top = mlflow.active_run() is None
+        all_tags = {**run_tags(project_root=self.project_root), **(self.tags if top else {}), **(tags or {})}
+        with tracking_session(self.uri, self.artifact_location, self.experiment_name, run_name=name, tags=all_tags,
+                              parent_run_id=self.parent_run_id if top else None) as run:
+            yield run.info.run_id
+
+    def set_tags(self, tags: Mapping[str, object]) -> None:
+        """Tag the active run (values as strings; None values skipped)."""
+        _mlflow().set_tags({k: str(v) for k, v in tags.items() if v is not None})
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        """Log params to the active run (values as strings, cut to MLflow's limits)."""
+        items = sorted((k, param_value(v)) for k, v in params.items())
+        for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
+            _mlflow().log_params(dict(items[start:start + MAX_PARAMS_PER_BATCH]))
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        """Log the finite numbers of ``metrics`` to the active run."""
+        finite = {k: float(v) for k, v in metrics.items()
+                  if isinstance(v, (int, float, np.floating)) and np.isfinite(v)}
+        if finite:
+            _mlflow().log_metrics(finite)
+
+    def log_config(self, config: Mapping) -> None:
+        """Log a resolved config as params and a JSON artifact (:func:`log_config`)."""
+        log_config(config)
+
+    def log_file(self, path: str | os.PathLike, artifact_path: str | None = None) -> None:
+        """Log an existing file as an artifact of the active run (:func:`log_file`)."""
+        log_file(path, artifact_path)
+
+    def log_backtest(self, backtest_ds: xr.Dataset, metrics: list[str], overall: pd.Series,
+                     by_horizon: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None = None) -> None:
+        """Log one backtest's metrics, tables and (if ``log_plots``) plots (:func:`log_backtest`)."""
+        log_backtest(backtest_ds, metrics, overall, by_horizon, tables, plots=self.log_plots)
+
+    def log_forecaster(self, forecaster, name: str, quantiles) -> str | None:
+        """Log a fitted forecaster as a pyfunc model when ``log_model``; return its ``models:/`` URI or None."""
+        if not self.log_model:
+            return None
+        return log_forecaster(forecaster, name=name, quantiles=quantiles).model_uri
+
+    def where(self, run_id: str | None) -> str:
+        """One line: the run id, its experiment and the command that shows it."""
+        if self.uri.startswith(("http://", "https://")):
+            see = f"open {self.uri}"
+        else:
+            see = f"mlflow ui --backend-store-uri {self.uri}"
+        return f"MLflow run {run_id} (experiment {self.experiment_name}): {see}"

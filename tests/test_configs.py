@@ -92,6 +92,7 @@ def test_every_option_of_every_group_composes(group, tmp_path):
         cfg, _ = compose_cfg("run", [f"{group}={option}", *extra], output_dir=tmp_path)
         OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
         instantiate(cfg.model)
+        assert callable(instantiate(cfg.data.source, _convert_="all").load_panel)
 
 
 def test_experiment_presets_override_only_what_they_change():
@@ -101,11 +102,27 @@ def test_experiment_presets_override_only_what_they_change():
     assert quick.backtest.horizon == 6 and quick.report.years == [2026, 2027]
     assert quick.compare.drift is None and quick.compare.seasonal_naive == base.compare.seasonal_naive
     assert quick.features == base.features and quick.tracking.uri == base.tracking.uri
+    assert quick.data.source.start == "2019-01" and quick.data.source.end == base.data.source.end
+    assert instantiate(quick.data.source).raw_dir == quick.data.raw_dir
     au, _ = compose_cfg("run", ["experiment=au_ivi_lightgbm"])
-    assert au.data.loader == schema.DataLoader.au_ivi and not au.report.enabled
+    assert au.data.source._target_ == "lmforecast.datasets.AuIvi" and not au.report.enabled
     assert au.tracking.experiment_name == "lmforecast-au_ivi"
-    assert au.data.path.endswith("shared/data/au-ivi/internet_vacancies_anzsco2_occupations_states_and_"
-                                 "territories_-_january_2025.xlsx")
+    assert au.data.source.path.endswith("shared/data/au-ivi/internet_vacancies_anzsco2_occupations_states_and_"
+                                        "territories_-_january_2025.xlsx")
+
+
+def test_data_sets_are_chosen_with_target(tmp_path):
+    """Each conf/data option names a class of lmforecast.datasets; a bad argument fails at instantiation."""
+    from lmforecast import datasets
+
+    for option in options("data"):
+        extra = ["data.raw_dir=/somewhere"] if option == "custom" else []
+        cfg, _ = compose_cfg("run", [f"data={option}", *extra], output_dir=tmp_path)
+        source = instantiate(cfg.data.source, _convert_="all")
+        assert type(source) in (datasets.RawFolder, datasets.SyntheticMorocco, datasets.AuIvi)
+    cfg, _ = compose_cfg("run", ["+data.source.sead=7"], output_dir=tmp_path)
+    with pytest.raises(Exception, match="sead"):
+        instantiate(cfg.data.source)
 
 
 def test_tune_preset_configures_the_optuna_sweeper():
@@ -129,8 +146,8 @@ def test_wrong_type_fails_at_composition():
         compose_cfg("run", ["backtest.horizon=six"])
     assert "Value 'six' of type 'str' could not be converted to Integer" in str(info.value.__cause__)
     with pytest.raises(ConfigCompositionException) as info:
-        compose_cfg("run", ["data.loader=csv"])
-    assert "Invalid value 'csv', expected one of [raw, au_ivi]" in str(info.value.__cause__)
+        compose_cfg("run", ["report.keep_paths=perhaps"])
+    assert "Value 'perhaps' is not a valid bool" in str(info.value.__cause__)
 
 
 def test_misspelt_key_in_a_config_file_fails(tmp_path):
@@ -148,3 +165,58 @@ def test_bad_model_argument_fails_at_instantiation():
     with pytest.raises(Exception, match=re.escape("lmforecast.models.lightgbm.LightGBMForecaster")) as info:
         instantiate(cfg.model)
     assert "lerning_rate" in str(info.value)
+
+
+# --------------------------------------------------------------------------- config -> arguments (experiments/_common.py)
+def test_config_becomes_plain_pipeline_arguments(tmp_path):
+    from experiments import _common as C
+    from lmforecast.backtest import RollingOriginSplitter
+
+    cfg, _ = compose_cfg("run", ["experiment=morocco_quick", "tracking=none"], output_dir=tmp_path)
+    plan = C.backtest_plan(cfg)
+    assert isinstance(plan.splitter, RollingOriginSplitter)
+    assert (plan.splitter.horizon, plan.splitter.n_windows, plan.splitter.step) == (6, 2, 6)
+    assert plan.metrics == tuple(cfg.backtest.metrics) and plan.point_in_time is True
+    report = C.report_plan(cfg)
+    assert report.years == (2026, 2027) and report.n_paths == 100 and report.keep_paths is False
+    assert C.report_plan(compose_cfg("run", ["report.enabled=false"], output_dir=tmp_path)[0]) is None
+    assert C.tracker(cfg) is None
+    source = C.data_source(cfg)
+    assert (source.start, source.end, source.n_offers_scale) == ("2019-01", "2025-12", 0.02)
+
+
+def test_a_compare_model_that_is_the_main_model_is_backtested_once(caplog):
+    from experiments import _common as C
+
+    cfg, _ = compose_cfg("backtest", ["model=seasonal_naive"])
+    with caplog.at_level("INFO", logger="lmforecast"):
+        models = C.instantiate_models(cfg)
+    assert list(models) == ["seasonal_naive", "drift"]
+    assert "compare model 'seasonal_naive' is this run's main model: backtested once" in caplog.text
+
+
+def test_sweep_parent_is_named_after_the_swept_overrides():
+    from experiments import _common as C
+
+    assert C.swept_overrides(["experiment=morocco_quick", "model=naive,drift", "seed=1"]) == "model=naive,drift"
+    assert C.swept_overrides(["experiment=tune_lightgbm"]) == "experiment=tune_lightgbm"
+    assert C.swept_overrides([]) == "(no overrides)"
+
+
+def test_rerun_config_keeps_the_schema_and_hydra_defaults(tmp_path):
+    from experiments import _common as C
+
+    cfg, _ = compose_cfg("run", ["experiment=morocco_quick", "model=ridge"], output_dir=tmp_path)
+    path = C.write_rerun_config(cfg, "run")
+    text = path.read_text()
+    assert text.startswith(f"# Re-run: lmforecast run --config-dir {tmp_path / 'rerun'}\n")
+    saved = OmegaConf.load(path)
+    assert list(saved.defaults) == [schema.SCHEMA_NAME, {"hydra": "default"}, "_self_"]
+    assert saved.model_name == "ridge"
+    assert OmegaConf.to_container(saved)["data"]["raw_dir"] == "${paths.raw}/morocco_quick"  # interpolations kept
+    conf = tmp_path / "conf"  # the CLI searches conf/ and the --config-dir folder: simulate both in one
+    shutil.copytree(CONF, conf)
+    shutil.copy(path, conf / "config.yaml")
+    again, _ = compose_cfg("config", [], config_dir=conf, output_dir=tmp_path / "again")
+    assert OmegaConf.to_container(again.backtest) == OmegaConf.to_container(cfg.backtest)
+    assert again.model == cfg.model and again.data.source == cfg.data.source

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lmforecast.contract import find_table, find_tables, load_demand, load_offers, load_supply, parse_periods
+from lmforecast.contract import (Limits, find_table, find_tables, load_demand, load_offers, load_supply,
+                                 parse_periods)
 from lmforecast.errors import DataContractError
 
 
@@ -96,8 +97,9 @@ BAD_DEMAND = [
     ("period", 3, "2023-13", r"row 5, column 'period': got '2023-13', expected a period 'YYYY-MM'"),
     ("period", 3, "2023Q1", r"row 5, column 'period': got '2023Q1', expected a period"),
     ("period", 3, "", r"row 5, column 'period': got '', expected a non-empty period"),
-    ("region", 4, "MA-13", r"row 6, column 'region': got 'MA-13', expected a region code .*closest known: \["),
-    ("region", 4, "Casablanca", r"row 6, column 'region': got 'Casablanca'.*closest known: \['Casablanca'"),
+    ("region", 4, "MA-13", r"row 6, column 'region': got 'MA-13', expected a region code .*closest regions: MA-"),
+    ("region", 4, "Casablanca", r"row 6, column 'region': got 'Casablanca'.*'Casablanca' is region MA-06 "
+                                r"\(Casablanca-Settat\); write its code 'MA-06'"),
     ("region", 4, "MA16-09", r"row 6, column 'region': got 'MA16-09', expected a new region code .*"
                              r"only allowed for periods before 2015"),
     ("occupation", 5, "9999", r"row 7, column 'occupation': got '9999', expected a panel occupation code"),
@@ -174,9 +176,63 @@ def test_load_offers_types(tmp_path, tiny_reference, tiny_offers, write_table):
     assert list(offers["region"]) == list(tiny_offers.copy()["region"])  # labels kept as written
 
 
-def test_offer_dates_after_today_are_accepted(tmp_path, tiny_reference, tiny_offers, write_table):
-    write_table(tmp_path, "offers", at(tiny_offers.copy(), 0, "posted_on", "2099-01-01"))
-    assert load_offers(tmp_path, tiny_reference)["posted_on"].max() == pd.Timestamp("2099-01-01")
+# --------------------------------------------------------------------------- plausibility (Limits)
+def test_an_ad_dated_after_the_build_date_is_an_error(tmp_path, tiny_reference, tiny_offers, write_table):
+    write_table(tmp_path, "offers", at(tiny_offers.copy(), 3, "posted_on", "2099-01-01"))
+    with pytest.raises(DataContractError, match=re.escape(
+            "row 5, column 'posted_on': got '2099-01-01', expected a date on or before 2024-01-31 "
+            "(build date + 30 days) (1 row(s) lie in the future;")):
+        load_offers(tmp_path, tiny_reference, Limits(as_of="2024-01-01", future_grace_days=30))
+    assert len(load_offers(tmp_path, tiny_reference, Limits(as_of="2099-01-01", future_grace_days=0))) == 10
+
+
+def test_a_future_period_is_an_error_unless_the_table_is_a_projection(tmp_path, tiny_reference, tiny_demand,
+                                                                       write_table):
+    write_table(tmp_path, "demand", at(tiny_demand.copy(), 6, "period", "2099-03"))
+    with pytest.raises(DataContractError, match=re.escape(
+            "row 8, column 'period': got '2099-03', expected a period starting on or before 2024-07-31 "
+            "(build date + 31 days)")):
+        load_demand(tmp_path, tiny_reference, Limits(as_of="2024-06-30"))
+    with pytest.raises(DataContractError, match="got '2099-03'"):
+        load_demand(tmp_path, tiny_reference)  # default: today + 31 days
+    (tmp_path / "contract.json").write_text('{"projections": ["demand"]}')
+    assert load_demand(tmp_path, tiny_reference)["period"].max() == pd.Timestamp("2099-03-01")
+    (tmp_path / "contract.json").write_text('{"projection": ["demand"]}')
+    with pytest.raises(DataContractError, match=re.escape("column 'projection': got ['projection'], "
+                                                          "expected only the key \"projections\"")):
+        load_demand(tmp_path, tiny_reference)
+
+
+def test_values_above_the_plausibility_bound_are_an_error(tmp_path, tiny_reference, tiny_demand, write_table):
+    write_table(tmp_path, "demand", at(tiny_demand.copy(), 0, "value", "1e15"))  # row 0: vacancies
+    with pytest.raises(DataContractError, match=re.escape(
+            "row 2, column 'value': got '1e15', expected a vacancies value <= 1e+08 positions per cell "
+            "(plausibility bound) (1 row(s) above it;")):
+        load_demand(tmp_path, tiny_reference)
+    write_table(tmp_path, "demand", at(tiny_demand.copy(), 0, "value", "60"))
+    with pytest.raises(DataContractError, match=re.escape("got '60', expected a vacancies value <= 50")):
+        load_demand(tmp_path, tiny_reference, Limits(max_values={"vacancies": 50}))
+
+
+def test_a_non_utf8_line_is_named(tmp_path, tiny_reference, tiny_demand, write_table):
+    path = write_table(tmp_path, "demand", tiny_demand.copy())
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b"ANAPEC", "ANAPEC Fès".encode("cp1252"))
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataContractError, match=re.escape(
+            "row 4: got b'\\xe8s', expected UTF-8 text (line 4, byte ")) as info:
+        load_demand(tmp_path, tiny_reference)
+    assert "ANAPEC Fès'" in str(info.value) and "save the file as UTF-8" in str(info.value)
+
+
+def test_a_region_name_in_arabic_gets_region_codes(tmp_path, tiny_reference, tiny_demand, write_table):
+    write_table(tmp_path, "demand", at(tiny_demand.copy(), 4, "region", "الرباط"))
+    with pytest.raises(DataContractError, match=re.escape(
+            "'الرباط' is region MA-04 (Rabat-Sale-Kenitra); write its code 'MA-04'")):
+        load_demand(tmp_path, tiny_reference)
+    write_table(tmp_path, "demand", at(tiny_demand.copy(), 4, "region", "الربات"))  # a typo: no exact match
+    with pytest.raises(DataContractError, match=re.escape("(closest regions: MA-04 (Rabat-Sale-Kenitra)")):
+        load_demand(tmp_path, tiny_reference)
 
 
 BAD_OFFERS = [
@@ -210,9 +266,9 @@ def test_unknown_region_labels_are_all_reported(tmp_path, tiny_reference, tiny_o
     message = str(info.value)
     assert info.value.row == 4 and info.value.value == "Atlantis"
     assert "3 region label(s) in 4 rows cannot be normalised" in message
-    assert "'Atlantis' x2 (rows 4, 7; closest: [" in message
-    assert "'Paris - France' x1 (rows 9; closest: [" in message
-    assert "'' x1 (rows 10; closest: [])" in message
+    assert re.search(r"'Atlantis' x2 \(rows 4, 7; closest: '[^']+' -> MA-\d\d", message)
+    assert "'Paris - France' x1 (rows 9; closest: " in message
+    assert "'' x1 (rows 10; closest: none)" in message
 
 
 def test_offers_extra_column_rejected_optional_columns_allowed(tmp_path, tiny_reference, tiny_offers, write_table):

@@ -2,7 +2,8 @@
 
 The fast test runs the pipeline with tracking off and the cheapest models; the slow ones run the
 preset as is (LightGBM + baseline, MLflow in a temp sqlite store), check the gap against the
-generator's known truth, the failed-run path, a multirun sweep and an Optuna sweep.
+generator's known truth, the failed-run path, a multirun sweep (and a failing one) and an Optuna
+sweep.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def test_logged_forecaster_reproduces_the_forecast_file(quick_project):
     model = mlflow.pyfunc.load_model(metrics["model_uri_vacancies"])
     with xr.open_dataset(metrics["forecast_path"]) as forecast:
         expected = T.forecast_frame(forecast["vacancies"].load())
-    got = model.predict(24)
+    got = model.predict(pd.DataFrame({"horizon": [24]}))
     pd.testing.assert_frame_equal(got.drop(columns="time"), expected.drop(columns="time"), check_dtype=False)
     assert (pd.to_datetime(got["time"]) == pd.to_datetime(expected["time"])).all()
     mlflow.set_tracking_uri(None)
@@ -116,7 +117,7 @@ def test_gap_recovers_the_known_truth(quick_project):
 def test_failed_run_is_marked_failed_and_leaves_no_partial_files(quick_project):
     root, _ = quick_project
     before = sorted(p.name for p in (root / "data" / "processed").iterdir())
-    assert run_cli(["run", "experiment=morocco_quick", "data.targets=[vacancies,no_such_measure]"], root) == 1
+    assert run_cli(["run", "experiment=morocco_quick", "data.targets=[vacancies,no_such_measure]"], root) == 2
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("lmforecast-morocco_quick")
     (failed,) = client.search_runs([experiment.experiment_id], filter_string="attributes.status = 'FAILED'")
@@ -140,13 +141,31 @@ def test_multirun_sweep_gets_one_parent_run(tmp_path):
     assert sorted(j.data.params["model._target_"] for j in jobs) == ["lmforecast.models.baselines.Drift",
                                                                     "lmforecast.models.baselines.Naive"]
     assert all(j.info.status == "FINISHED" for j in jobs)
+    assert parent.info.run_name == "sweep backtest: model=naive,drift on morocco_quick"
+    assert sorted(j.info.run_name for j in jobs) == ["backtest: drift on morocco_quick",
+                                                     "backtest: naive on morocco_quick"]
+
+
+@pytest.mark.slow
+def test_a_failed_sweep_marks_its_parent_failed(tmp_path):
+    args = ["backtest", "-m", *FAST[:-1], "tracking=mlflow", "model=naive,drift", "data.targets=[no_such_measure]"]
+    assert run_cli(args, tmp_path) == 2
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("lmforecast-morocco_quick")
+    (parent,) = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{T.TAG_KIND}` = 'sweep'")
+    assert parent.info.status == "FAILED"
+    assert "PanelError: data.targets names 'no_such_measure'" in parent.data.tags[T.TAG_ERROR]
+    jobs = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted((j.info.run_name, j.info.status) for j in jobs) == [  # in this project's store, not an earlier one
+        ("backtest: drift on morocco_quick", "FAILED"), ("backtest: naive on morocco_quick", "FAILED")]
+    assert not client.search_runs([experiment.experiment_id], filter_string="attributes.status = 'RUNNING'")
 
 
 @pytest.mark.slow
 def test_optuna_sweep_runs_trials(tmp_path):
     args = ["backtest", "experiment=tune_lightgbm", "data.name=morocco_quick",
-            "data.raw_dir=${paths.raw}/morocco_quick", "data.generator.start=2019-01",
-            "data.generator.n_offers_scale=0.02", "backtest.horizon=6", "backtest.n_windows=1",
+            "data.raw_dir=${paths.raw}/morocco_quick", "data.source.start=2019-01",
+            "data.source.n_offers_scale=0.02", "backtest.horizon=6", "backtest.n_windows=1",
             "tracking=none", "hydra.sweeper.n_trials=2", "hydra.launcher.n_jobs=1",
             "model.n_windows_calibration=2"]
     assert run_cli(args, tmp_path) == 0
@@ -163,12 +182,12 @@ def test_au_ivi_preset_builds_and_backtests_the_real_panel(tmp_path):
     if not SHARED_AU_IVI.is_dir():
         pytest.skip(f"shared data folder {SHARED_AU_IVI.resolve()} is absent")
     (workbook,) = SHARED_AU_IVI.glob("*.xlsx")
-    args = ["backtest", "experiment=au_ivi_lightgbm", f"data.path={workbook.resolve()}", "tracking=none",
+    args = ["backtest", "experiment=au_ivi_lightgbm", f"data.source.path={workbook.resolve()}", "tracking=none",
             "model=seasonal_naive", "compare.seasonal_naive=null", "compare.drift=null", "backtest.n_windows=1"]
     assert run_cli(args, tmp_path) == 0
     metrics = json.loads((latest_output(tmp_path, "backtest") / "metrics.json").read_text())
     assert (tmp_path / "data" / "processed" / "au_ivi_panel.nc").exists()
     assert sorted(metrics) == sorted([f"job_offers/seasonal_naive/{m}" for m in
                                       ("mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball")]
-                                     + ["panel_path"])
+                                     + ["panel_path", "run_id"])
     assert 0 < metrics["job_offers/seasonal_naive/mase"] < 10

@@ -1,5 +1,6 @@
 """Reproducibility: the same command twice gives identical numbers, and so does a re-run from the
-config a run saved to MLflow (``lmforecast run --config-dir <folder> --config-name config``)."""
+config a run saved (``lmforecast run --config-dir <run>/rerun``, the README's command), from its
+output folder or downloaded from MLflow."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ def test_same_command_twice_and_rerun_from_saved_config(tmp_path):
                                         dst_path=str(saved),
                                         tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     assert Path(local).name == "config.yaml"
-    third = run(["run", "--config-dir", str(Path(local).parent), "--config-name", "config"], tmp_path)
+    third = run(["run", "--config-dir", str(Path(local).parent)], tmp_path)
     assert numbers(third) == numbers(first)
     assert gap_csv(third) == gap_csv(first)
+    fourth = run(["run", "--config-dir", str(Path(first["gap_table"]).parents[1] / "rerun")], tmp_path)
+    assert numbers(fourth) == numbers(first)

@@ -142,6 +142,48 @@ def test_sweep_parent_is_created_once_and_closed(store, tmp_path):
     assert T.close_sweep_parent(store[0], other) == "FINISHED"
 
 
+def test_interrupted_run_is_marked_killed(store):
+    with pytest.raises(KeyboardInterrupt):
+        with T.tracking_session(*store, "sessions", run_name="ctrl-c") as run:
+            raise KeyboardInterrupt
+    got = mlflow.MlflowClient(store[0]).get_run(run.info.run_id)
+    assert got.info.status == "KILLED"
+    assert got.data.tags[T.TAG_PID] == str(__import__("os").getpid())
+
+
+def test_sweep_parent_left_open_is_closed_by_its_owner(store, tmp_path):
+    run_id = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/crashed", store[1], lock_dir=tmp_path,
+                                           run_name="sweep backtest: model=a,b on x", owner=True)
+    assert T.close_open_sweeps("FAILED", "ValueError: boom") == [run_id]
+    got = mlflow.MlflowClient(store[0]).get_run(run_id)
+    assert (got.info.status, got.info.run_name, got.data.tags[T.TAG_ERROR]) == (
+        "FAILED", "sweep backtest: model=a,b on x", "ValueError: boom")
+    assert T.close_open_sweeps() == []  # nothing left open
+    assert T.close_sweep_parent(store[0], run_id) == "FAILED"  # an ended parent is left as it is
+
+
+def test_pipeline_track_names_the_run_closes_dead_runs_and_attaches_files(store, tmp_path):
+    from lmforecast import pipeline
+
+    uri = store[0]
+    tracker = T.MlflowTracker(uri, "tracked", store[1], tags={"preset": "x"})
+    client = mlflow.MlflowClient(uri)
+    experiment_id = T.get_or_create_experiment(uri, "tracked", store[1])
+    dead = client.create_run(experiment_id, run_name="killed -9", tags={**T.process_tags(), T.TAG_PID: "999999999"})
+    note = tmp_path / "job.log"
+    note.write_text("log\n")
+    with pytest.raises(ValueError, match="stage failed"):
+        with pipeline.track(tracker, "backtest", model="ridge", data="morocco", config={"seed": 1},
+                            files={"hydra": [note]}) as run_id:
+            raise ValueError("stage failed")
+    assert client.get_run(dead.info.run_id).info.status == "KILLED"
+    run = client.get_run(run_id)
+    assert (run.info.run_name, run.info.status) == ("backtest: ridge on morocco", "FAILED")
+    assert run.data.tags[T.TAG_STAGE] == "backtest" and run.data.tags["preset"] == "x"
+    assert run.data.params["seed"] == "1"
+    assert [f.path for f in client.list_artifacts(run_id, "hydra")] == ["hydra/job.log"]
+
+
 # --------------------------------------------------------------------------- backtest logging
 def test_log_backtest_metrics_by_horizon_tables_plots_and_netcdf(store, panel):
     run_id, overall = log_one(store, "logging", "seasonal_naive", SeasonalNaive(), panel)
@@ -169,13 +211,32 @@ def test_pyfunc_round_trip_predicts_the_same(store, panel):
     with T.tracking_session(*store, "models", run_name="pyfunc"):
         info = T.log_forecaster(model, name="forecaster", quantiles=[0.1, 0.5, 0.9])
     loaded = mlflow.pyfunc.load_model(info.model_uri)
-    pd.testing.assert_frame_equal(loaded.predict(5), expected)
     pd.testing.assert_frame_equal(loaded.predict(pd.DataFrame({"horizon": [5]})), expected)
     only_median = loaded.predict(pd.DataFrame({"horizon": [2], "quantiles": ["0.5"]}))
     assert only_median["quantile"].unique().tolist() == [0.5] and len(only_median) == 2 * 2 * 3
     assert list(expected.columns) == ["time", "region", "occupation", "quantile", "value"]
-    with pytest.raises(ValueError, match="pyfunc input must have a 'horizon' column"):
+    with pytest.raises(mlflow.exceptions.MlflowException, match=re.escape("Model is missing inputs ['horizon']")):
         loaded.predict(pd.DataFrame({"steps": [3]}))
+    assert loaded.metadata.get_input_schema() == T.pyfunc_signature().inputs
+
+
+def test_models_are_logged_from_code_without_warnings(store, panel, recwarn, caplog, tmp_path):
+    model = SeasonalNaive().fit(panel, "vacancies")
+    with T.tracking_session(*store, "models", run_name="quiet"):
+        info = T.log_forecaster(model, name="forecaster")
+    assert [str(w.message)[:80] for w in recwarn if not issubclass(w.category, DeprecationWarning)] == []
+    assert [r.getMessage()[:80] for r in caplog.records if r.levelno >= 30] == []
+    local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path))
+    files = {p.relative_to(local).as_posix() for p in __import__("pathlib").Path(local).rglob("*") if p.is_file()}
+    assert "mlflow_model.py" in files and "artifacts/forecaster.joblib.xz" in files  # the model code, copied
+    assert not any(name.endswith(".pkl") for name in files)  # no CloudPickle of a Python object
+
+
+def test_forecaster_file_round_trip(tmp_path, panel):
+    model = SeasonalNaive().fit(panel, "vacancies")
+    path = T.dump_forecaster(model, tmp_path / "f.joblib.xz")
+    assert path.read_bytes()[:6] == b"\xfd7zXZ\x00"  # an xz stream
+    xr.testing.assert_identical(T.load_forecaster(path).predict(4), model.predict(4))
 
 
 # --------------------------------------------------------------------------- leaderboard

@@ -9,8 +9,9 @@ reform (``MA16-xx``) are allocated to the 12 current regions with the crosswalk'
 per new region. This is a *population-weighted approximation*: it assumes the measure is spread
 like the population inside each old region, for stocks and flows alike. A new region's value is
 produced only when every old region feeding it is present for that period, occupation and
-measure; otherwise it would be silently too low, so it is left missing and reported (warning and
-``attrs["harmonise_incomplete"]``). Harmonised rows get ``" (harmonised from 16 regions)"``
+measure; otherwise it would be silently too low, so it is left missing and listed in
+``attrs["harmonise_incomplete"]`` (``build_panel`` records the count in the panel's
+``harmonisation_report``; it is expected wherever the raw data have gaps, not a warning). Harmonised rows get ``" (harmonised from 16 regions)"``
 appended to their source.
 
 **Frequency alignment** (:func:`align_series`). Each series keeps its native frequency in the
@@ -33,7 +34,6 @@ Nothing is interpolated; missing stays ``NaN``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,7 +72,7 @@ def harmonise_regions(table: pd.DataFrame, crosswalk: pd.DataFrame) -> pd.DataFr
     region (value in the measure's units = sum over old regions of value x weight; source with
     ``" (harmonised from 16 regions)"`` appended; ``row`` = first contributing raw row). New
     regions not fully covered by the old regions present are left out and listed in
-    ``attrs["harmonise_incomplete"]`` (with a warning). ``attrs`` of ``table`` are kept.
+    ``attrs["harmonise_incomplete"]``. ``attrs`` of ``table`` are kept.
 
     Raises
     ------
@@ -135,10 +135,6 @@ def harmonise_regions(table: pd.DataFrame, crosswalk: pd.DataFrame) -> pd.DataFr
         {"period": str(pd.Timestamp(r.period).date()), "region": r.region, "occupation": r.occupation,
          "measure": r.measure, "old_regions_present": int(r.n_old)}
         for r in incomplete.itertuples(index=False)]
-    if len(incomplete):
-        warnings.warn(f"{_file(table)}: {len(incomplete)} harmonised values left missing because not every "
-                      f"old region feeding the new region is present (first: {out_attrs['harmonise_incomplete'][0]})",
-                      stacklevel=2)
     result.attrs = out_attrs
     return result
 

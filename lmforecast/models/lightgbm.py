@@ -12,7 +12,8 @@ Same features, target space and strategies as :class:`lmforecast.models.sklearn.
   forecast. Sample paths still come from the uncertainty layer.
 
 Threads: ``num_threads=1`` by default. On a 2-core machine LightGBM with 2 threads ran 2.8x
-(idle machine) to 4.5x (other core busy) slower than with 1 (``benchmarks/README.md``).
+(idle) to 4.5x (one core busy) slower than with 1 (thread contention on small data sets;
+``benchmarks/bench_forecast.py --threads``).
 
 Histogram layout: LightGBM builds histograms row-wise or column-wise; both give identical trees
 (checked: identical predictions) but not the same speed. Measured on the AU IVI design matrices

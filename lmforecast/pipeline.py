@@ -1,0 +1,638 @@
+"""The pipeline as plain functions: build -> backtest -> project -> report, each tracked.
+
+``experiments/`` (Hydra), notebooks and tests all call these; none of them takes a config
+object. A whole run in a notebook::
+
+    from lmforecast import pipeline
+    from lmforecast.backtest import RollingOriginSplitter
+    from lmforecast.datasets import SyntheticMorocco
+    from lmforecast.models.baselines import SeasonalNaive
+    from lmforecast.models.recommended import default_forecaster
+
+    result = pipeline.run(
+        SyntheticMorocco("data/raw/morocco"),
+        {"recommended": default_forecaster("MS"), "seasonal_naive": SeasonalNaive()},
+        targets=["vacancies", "jobseekers"],
+        backtest_plan=pipeline.BacktestPlan(RollingOriginSplitter(horizon=12, step=6, n_windows=3)),
+        report_plan=pipeline.ReportPlan(years=(2026, 2027)),
+        data_name="morocco", out_dir="outputs/notebook")
+    print(result.summary)
+    result.report.table.head()
+
+Stages, usable one by one:
+
+* :func:`build` -- a data source (``lmforecast.datasets``) -> panel, written atomically;
+* :func:`backtest` -- every model x target on the same rolling origins -> :class:`BacktestResult`;
+* :func:`project` -- fit the main model on all data, forecast to the end of the report years
+  -> :class:`Projection`; the fitting itself is :func:`forecast_targets`, the one function that
+  calls a model for the final forecast;
+* :func:`report` -- projected demand - supply gap table -> :class:`GapReport`;
+* :func:`track` -- the tracked run of a stage (MLflow through a tracker, or nothing).
+
+:func:`run` chains them and returns a :class:`RunResult` whose ``summary`` is three lines: the
+key backtest metric against the naive baseline, where the report is, and where the MLflow run is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+from lmforecast import panel as P
+from lmforecast.errors import ConfigError, PanelError
+from lmforecast.io import read_netcdf, write_netcdf_atomic, write_text_atomic
+
+log = logging.getLogger("lmforecast")
+
+DEFAULT_METRICS = ("mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball")
+#: the metric the end-of-run summary compares (scale-free, lower is better)
+KEY_METRIC = "mase"
+
+
+# --------------------------------------------------------------------------- plans and results
+@dataclass(frozen=True)
+class BacktestPlan:
+    """How models are backtested and scored.
+
+    Attributes
+    ----------
+    splitter : rolling origins (:class:`lmforecast.backtest.RollingOriginSplitter`).
+    quantiles : forecast quantile levels scored (0.5 always included).
+    metrics : metric names (:func:`lmforecast.metrics.evaluate`).
+    by : extra breakdowns written as tables (``region``, ``occupation``).
+    point_in_time : train each fold only on values already published at its cutoff.
+    n_jobs : folds run in parallel (joblib processes, one thread each).
+    """
+
+    splitter: object
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    by: tuple[str, ...] = (P.REGION, P.OCCUPATION)
+    point_in_time: bool = True
+    n_jobs: int = 1
+
+    def params(self) -> dict[str, object]:
+        """``{"backtest.<name>": value}`` for MLflow (splitter params, quantiles, metrics ...)."""
+        out = {f"backtest.{k}": v for k, v in self.splitter.get_params().items()}
+        out.update({"backtest.quantiles": list(self.quantiles), "backtest.metrics": list(self.metrics),
+                    "backtest.point_in_time": self.point_in_time, "backtest.n_jobs": self.n_jobs})
+        return out
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """What the projected-gap report covers.
+
+    Attributes
+    ----------
+    demand_measure, supply_measure : panel variables compared (gap = demand - supply).
+    years : calendar years of the projection (the forecast runs to the end of the last one).
+    quantiles : forecast and gap quantile levels.
+    n_paths : joint sample paths per target for the gap quantiles (0 = no gap quantiles).
+    formats : output formats of the table (``csv``).
+    keep_paths : also store the sample paths in ``forecast.nc`` (float32, compressed); they
+        are large (paths x periods x series) and not needed afterwards unless asked.
+    """
+
+    demand_measure: str = "vacancies"
+    supply_measure: str = "jobseekers"
+    years: tuple[int, ...] = (2026, 2027, 2028, 2029, 2030)
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    n_paths: int = 200
+    formats: tuple[str, ...] = ("csv",)
+    keep_paths: bool = False
+
+
+@dataclass
+class BacktestResult:
+    """Backtests of every model on every target.
+
+    Attributes
+    ----------
+    cubes : ``{target: {model: backtest Dataset}}`` (:func:`lmforecast.backtest.backtest`).
+    metrics : ``{"<target>/<model>/<metric>": value}`` over all folds, horizons and series.
+    paths : ``{target: {model: Path}}`` of the cubes written (empty without ``out_dir``).
+    """
+
+    cubes: dict[str, dict[str, xr.Dataset]] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    paths: dict[str, dict[str, Path]] = field(default_factory=dict)
+
+    def scores(self, metric: str = KEY_METRIC) -> pd.DataFrame:
+        """One metric as a table: index = model, columns = targets."""
+        rows = [(model, target, value) for key, value in self.metrics.items()
+                for target, model, name in [key.split("/")] if name == metric]
+        frame = pd.DataFrame(rows, columns=["model", "target", metric])
+        wide = frame.pivot(index="model", columns="target", values=metric)
+        return wide.reindex(index=frame["model"].unique(), columns=frame["target"].unique())
+
+
+@dataclass
+class Projection:
+    """The main model fitted on all data and its forecast.
+
+    Attributes
+    ----------
+    forecast : Dataset, one variable per target ``(time, region, occupation, quantile)`` and
+        ``<target>_paths`` ``(time, region, occupation, path)`` for the gap's two measures.
+    models : ``{target: fitted forecaster}``.
+    horizon : periods forecast after the panel's last period.
+    path : where ``forecast.nc`` was written (None without ``out_dir``).
+    model_uris : ``{target: "models:/..."}`` of the models logged to MLflow.
+    """
+
+    forecast: xr.Dataset
+    models: dict[str, object]
+    horizon: int
+    path: Path | None = None
+    model_uris: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class GapReport:
+    """The projected-gap table and its files.
+
+    Attributes
+    ----------
+    table : :func:`lmforecast.report.gap_table` (one row per year x region x occupation).
+    paths : files written (one per format).
+    truth : errors against a known truth gap (synthetic data): ``gap_truth/{mae,bias,wape,n,coverage_80}``.
+    """
+
+    table: pd.DataFrame
+    paths: list[Path]
+    truth: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """Everything :func:`run` produced.
+
+    Attributes
+    ----------
+    panel : the panel built.
+    backtest : :class:`BacktestResult`.
+    projection : :class:`Projection`.
+    report : :class:`GapReport`, or None when no report was asked.
+    metrics : flat dict written to ``metrics.json`` (backtest metrics, ``gap_truth/*``, paths,
+        ``model_uri_<target>``, ``run_id``, ``wall_time_s``).
+    summary : three lines for the console.
+    """
+
+    panel: xr.Dataset
+    backtest: BacktestResult
+    projection: Projection
+    report: GapReport | None
+    metrics: dict[str, object]
+    summary: str
+
+
+# --------------------------------------------------------------------------- process
+def configure_process(seed: int, num_threads: int = 1) -> None:
+    """Seed Python's and NumPy's global generators with ``seed``; cap native thread pools at ``num_threads``.
+
+    Models take their own ``random_state``; this covers code that uses the global generators.
+    """
+    random.seed(seed)
+    np.random.seed(int(seed) % (2**32))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(num_threads))
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(num_threads))
+
+
+def _tracker(tracker):
+    from lmforecast.tracking import NoTracking
+
+    return NoTracking() if tracker is None else tracker
+
+
+def run_name(stage: str, model: str, data: str, target: str | None = None) -> str:
+    """Name of a tracked run: ``"<stage>: <model> on <data>[/<target>]"``."""
+    return f"{stage}: {model} on {data}" + (f"/{target}" if target else "")
+
+
+@contextlib.contextmanager
+def track(tracker, stage: str, *, model: str, data: str, config: Mapping | None = None,
+          tags: Mapping[str, object] | None = None,
+          files: Mapping[str, Sequence[str | os.PathLike]] | None = None) -> Iterator[str | None]:
+    """The tracked run of one stage, for a ``with`` block; yields its run id (None untracked).
+
+    Before opening it, checks that the store answers (an unreachable server fails in seconds,
+    naming the URI) and marks KILLED the runs left RUNNING by dead processes. The run is named
+    :func:`run_name` and tagged with the stage, model and data set; ``config`` (a plain nested
+    dict) is logged as params and a JSON artifact; ``files`` (``{artifact folder: [paths]}``,
+    e.g. the job log) are attached when the block ends, also when it fails.
+    """
+    from lmforecast import tracking as T
+
+    tracker = _tracker(tracker)
+    tracker.check()
+    stale = tracker.close_stale_runs()
+    if stale:
+        log.info("marked %d run(s) of dead processes KILLED: %s", len(stale), ", ".join(stale))
+    all_tags = {T.TAG_KIND: "pipeline", T.TAG_STAGE: stage, T.TAG_MODEL: model, T.TAG_DATASET: data, **(tags or {})}
+    with tracker.run(run_name(stage, model, data), tags=all_tags) as run_id:
+        if config is not None:
+            tracker.log_config(config)
+        try:
+            yield run_id
+        finally:
+            for folder, paths in (files or {}).items():
+                for path in paths:
+                    tracker.log_file(path, folder)
+
+
+# --------------------------------------------------------------------------- build
+def build(source, panel_path: str | os.PathLike | None = None, *, progress: bool = False) -> xr.Dataset:
+    """Build the panel of a data source; write it atomically to ``panel_path`` if given.
+
+    ``source`` is any object with ``load_panel(progress) -> panel`` (``lmforecast.datasets``:
+    ``RawFolder``, ``SyntheticMorocco``, ``AuIvi``). Returns the validated panel
+    (``time x region x occupation``).
+    """
+    panel = P.validate(source.load_panel(progress=progress))
+    if panel_path is not None:
+        P.write_panel(panel, panel_path)
+        log.info("panel %s written to %s", dict(panel.sizes), panel_path)
+    return panel
+
+
+def load_panel(source, panel_path: str | os.PathLike, *, progress: bool = False) -> xr.Dataset:
+    """The panel at ``panel_path`` if that file exists, else :func:`build` it there."""
+    if Path(panel_path).exists():
+        return P.read_panel(panel_path)
+    return build(source, panel_path, progress=progress)
+
+
+def check_targets(panel: xr.Dataset, targets: Sequence[str]) -> list[str]:
+    """The targets as a list, each checked to be a panel variable (PanelError naming the missing one)."""
+    targets = [str(t) for t in targets]
+    for target in targets:
+        if target not in panel.data_vars:
+            raise PanelError(f"data.targets names {target!r}, which is not a variable of the panel; "
+                             f"it has {sorted(map(str, panel.data_vars))}")
+    return targets
+
+
+# --------------------------------------------------------------------------- backtest
+def model_params(model) -> dict[str, str]:
+    """``{"model.<param>": text}`` of a forecaster's own parameters (nested estimators summarised)."""
+    params = {}
+    for key, value in model.get_params(deep=False).items():
+        if hasattr(value, "get_params"):
+            inner = ", ".join(f"{k}={v!r}" for k, v in sorted(value.get_params(deep=False).items()))
+            value = f"{type(value).__name__}({inner})"
+        params[f"model.{key}"] = value if isinstance(value, str) else repr(value)
+    params["model._target_"] = f"{type(model).__module__}.{type(model).__name__}"
+    return params
+
+
+def metric_tables(backtest_ds: xr.Dataset, metrics: Sequence[str], by: Sequence[str] = ()
+                  ) -> tuple[pd.Series, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Scores of one backtest: overall (Series metric -> value), by horizon step (DataFrame) and
+    by each dim of ``by`` (``{"by_<dim>": DataFrame}``), metrics in the given order."""
+    from lmforecast.metrics import evaluate
+
+    metrics = list(metrics)
+    overall = evaluate(backtest_ds, metrics).set_index("metric")["value"].reindex(metrics)
+
+    def table(dim):
+        return evaluate(backtest_ds, metrics, by=dim).pivot(index=dim, columns="metric", values="value")[metrics]
+
+    return overall, table(P.HORIZON), {f"by_{dim}": table(dim) for dim in by}
+
+
+def backtest(models: Mapping[str, object], panel: xr.Dataset, targets: Sequence[str], plan: BacktestPlan, *,
+             out_dir: str | os.PathLike | None = None, tracker=None, data_name: str = "data",
+             progress: bool = False) -> BacktestResult:
+    """Backtest every model on every target on the same rolling origins.
+
+    Parameters
+    ----------
+    models : ``{name: unfitted forecaster}`` (each is cloned per target).
+    panel : the panel (``time x region x occupation``).
+    targets : panel variables to forecast.
+    plan : :class:`BacktestPlan`.
+    out_dir : when given, each cube is written to ``out_dir/backtests/<target>/<model>.nc``
+        (float32, compressed; metrics are computed before, at full precision).
+    tracker : one child run per (model, target) with its params, metrics, tables and plots;
+        None = untracked.
+    data_name : data set name used in run names.
+    progress : tqdm bars (shown on a terminal only).
+
+    Returns
+    -------
+    :class:`BacktestResult`.
+    """
+    from lmforecast import backtest as B
+    from lmforecast import tracking as T
+
+    tracker = _tracker(tracker)
+    targets = check_targets(panel, targets)
+    try:
+        plan.splitter.split(panel.indexes[P.TIME])
+    except ValueError as exc:
+        raise ConfigError(f"the backtest settings do not fit the panel ({panel.sizes[P.TIME]} periods, "
+                          f"{panel.indexes[P.TIME][0]:%Y-%m} to {panel.indexes[P.TIME][-1]:%Y-%m}): {exc}") from exc
+    result = BacktestResult()
+    jobs = [(target, name) for target in targets for name in models]
+    for target, name in tqdm(jobs, desc="backtest", unit="model", disable=None if progress else True):
+        model = clone(models[name])
+        tags = {T.TAG_KIND: "backtest", T.TAG_MODEL: name, T.TAG_TARGET: target, T.TAG_DATASET: data_name,
+                T.TAG_DATA_SHA: T.data_sha256(panel)}
+        with tracker.run(run_name("backtest", name, data_name, target), tags=tags):
+            cube = B.backtest(model, panel, target, plan.splitter, quantiles=list(plan.quantiles),
+                              point_in_time=plan.point_in_time, progress=progress, n_jobs=plan.n_jobs)
+            overall, by_horizon, tables = metric_tables(cube, plan.metrics, plan.by)
+            tracker.log_params({**model_params(model), **plan.params(), "target": target})
+            tracker.log_backtest(cube, list(plan.metrics), overall, by_horizon, tables)
+            if out_dir is not None:
+                path = write_netcdf_atomic(cube, Path(out_dir) / "backtests" / target / f"{name}.nc", float32=True)
+                result.paths.setdefault(target, {})[name] = path
+        result.cubes.setdefault(target, {})[name] = cube
+        for metric, value in overall.items():
+            result.metrics[f"{target}/{name}/{metric}"] = float(value)
+        log.info("backtest %s on %s: %s", name, target, ", ".join(f"{k}={v:.4g}" for k, v in overall.items()))
+    return result
+
+
+# --------------------------------------------------------------------------- project
+def forecast_horizon(panel: xr.Dataset, years: Sequence[int]) -> int:
+    """Periods from the panel's last period to the end of ``max(years)``.
+
+    Raises ConfigError when the years end before the panel does.
+    """
+    last = panel.indexes[P.TIME][-1]
+    end = pd.Timestamp(year=int(max(years)), month=12, day=31)
+    future = pd.date_range(last, end, freq=panel.attrs["freq"])[1:]
+    if len(future) == 0:
+        raise ConfigError(f"report years {list(years)} end before the panel's last period {last:%Y-%m}; "
+                          f"nothing to forecast")
+    return len(future)
+
+
+def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: int, *,
+                     quantiles: Sequence[float] = (0.1, 0.5, 0.9), n_paths: int = 0,
+                     path_targets: Sequence[str] = (), seed: int = 0,
+                     progress: bool = False) -> tuple[xr.Dataset, dict[str, object]]:
+    """Fit a clone of ``model`` on the whole panel for each target and forecast ``horizon`` periods.
+
+    This is the only place the final forecast calls a model: swap it to change how forecasts
+    and their sample paths are made.
+
+    Returns
+    -------
+    ``(forecast, fitted)``: a Dataset with one variable per target ``(time, region, occupation,
+    quantile)`` (target units) and, for the targets in ``path_targets``, ``<target>_paths``
+    ``(time, region, occupation, path)`` with ``n_paths`` sample paths (seed ``seed + i`` for the
+    i-th target); and ``{target: fitted forecaster}``.
+    """
+    variables, fitted = {}, {}
+    for i, target in enumerate(tqdm(targets, desc="fit+forecast", unit="target", disable=None if progress else True)):
+        estimator = clone(model).fit(panel, target)
+        fitted[target] = estimator
+        variables[target] = estimator.predict(horizon, quantiles=list(quantiles))
+        if target in path_targets and n_paths > 0:
+            paths = estimator.sample_paths(horizon, n_paths=int(n_paths), seed=int(seed) + i)
+            paths.attrs = dict(variables[target].attrs)
+            variables[f"{target}_paths"] = paths.rename(f"{target}_paths").reset_coords(drop=True)
+    forecast = xr.Dataset(variables)
+    forecast.attrs = {"freq": panel.attrs["freq"], "country": panel.attrs.get("country", ""),
+                      "model": type(model).__name__, "trained_until": f"{panel.indexes[P.TIME][-1]:%Y-%m-%d}",
+                      "provenance_inputs": panel.attrs.get("provenance_inputs", "{}")}
+    return forecast, fitted
+
+
+def write_forecast(forecast: xr.Dataset, path: str | os.PathLike, keep_paths: bool = False) -> Path:
+    """Write a forecast Dataset to NetCDF atomically; return the path.
+
+    Quantile forecasts are stored exactly (float64, compressed); the sample paths (``*_paths``)
+    only with ``keep_paths``, as compressed float32 (they are paths x periods x series large).
+    """
+    paths = [str(name) for name in forecast.data_vars if str(name).endswith("_paths")]
+    if keep_paths:
+        return write_netcdf_atomic(forecast, path, float32=paths)
+    return write_netcdf_atomic(forecast.drop_vars(paths), path)
+
+
+def read_forecast(path: str | os.PathLike) -> xr.Dataset:
+    """Read a forecast written by :func:`write_forecast`."""
+    return read_netcdf(path, "forecast", "run `lmforecast forecast` first or pass forecast_path=")
+
+
+def project(model, panel: xr.Dataset, targets: Sequence[str], plan: ReportPlan, *, horizon: int | None = None,
+            seed: int = 0, out_dir: str | os.PathLike | None = None, tracker=None,
+            progress: bool = False) -> Projection:
+    """Fit ``model`` on all data and forecast each target to the end of ``plan.years``.
+
+    Parameters
+    ----------
+    model : unfitted forecaster (cloned per target).
+    panel, targets : the panel and the variables to forecast.
+    plan : :class:`ReportPlan` (years, quantiles, sample paths for its demand/supply measures).
+    horizon : periods to forecast; None = to the end of ``max(plan.years)``.
+    seed : seed of the sample paths.
+    out_dir : when given, writes ``out_dir/forecast.nc`` (:func:`write_forecast`).
+    tracker : logs the forecast file and, per target, the fitted model (``forecaster_<target>``).
+    progress : tqdm bars.
+
+    Returns
+    -------
+    :class:`Projection`.
+    """
+    tracker = _tracker(tracker)
+    targets = check_targets(panel, targets)
+    horizon = forecast_horizon(panel, plan.years) if horizon is None else int(horizon)
+    path_targets = (plan.demand_measure, plan.supply_measure)
+    forecast, fitted = forecast_targets(model, panel, targets, horizon, quantiles=plan.quantiles,
+                                        n_paths=plan.n_paths, path_targets=path_targets, seed=seed,
+                                        progress=progress)
+    projection = Projection(forecast, fitted, horizon)
+    if out_dir is not None:
+        projection.path = write_forecast(forecast, Path(out_dir) / "forecast.nc", keep_paths=plan.keep_paths)
+        tracker.log_file(projection.path, "forecast")
+    for target, estimator in fitted.items():
+        uri = tracker.log_forecaster(estimator, name=f"forecaster_{target}", quantiles=plan.quantiles)
+        if uri is not None:
+            projection.model_uris[target] = uri
+    return projection
+
+
+# --------------------------------------------------------------------------- report
+def truth_errors(table: pd.DataFrame, truth_path: str | os.PathLike | None) -> dict[str, float]:
+    """Errors of a gap table against a known truth gap table (``year, region, occupation, gap``).
+
+    Returns ``gap_truth/mae``, ``/bias`` (gap units), ``/wape`` (%), ``/n`` (cells matched) and
+    ``/coverage_80`` (share of truths inside ``gap_q10..gap_q90``, when present); ``{}`` when
+    there is no truth file.
+    """
+    from lmforecast import report as R
+
+    if not truth_path or not Path(truth_path).exists():
+        return {}
+    truth = pd.read_csv(truth_path, dtype={P.REGION: str, P.OCCUPATION: str})
+    merged = R.compare_with_truth(table, truth)
+    out = {"gap_truth/mae": float(merged["error"].abs().mean()),
+           "gap_truth/bias": float(merged["error"].mean()),
+           "gap_truth/wape": float(100 * merged["error"].abs().sum() / merged["gap_truth"].abs().sum()),
+           "gap_truth/n": float(len(merged))}
+    if "inside_80" in merged:
+        out["gap_truth/coverage_80"] = float(merged["inside_80"].mean())
+    return out
+
+
+def report(forecast: xr.Dataset, plan: ReportPlan, *, out_dir: str | os.PathLike, name: str,
+           truth_path: str | os.PathLike | None = None, tracker=None) -> GapReport:
+    """Projected-gap table (demand - supply per year x region x occupation) from a forecast.
+
+    Parameters
+    ----------
+    forecast : Dataset with the plan's demand and supply measures (and their ``*_paths`` for
+        gap quantiles), as :func:`project` makes.
+    plan : :class:`ReportPlan`.
+    out_dir : folder of the table files (``<name>.<format>``, written atomically).
+    name : file stem, e.g. ``gap_morocco``.
+    truth_path : known truth gap table (synthetic data) scored by :func:`truth_errors`.
+    tracker : logs the files under ``report/`` and the truth errors as metrics.
+
+    Returns
+    -------
+    :class:`GapReport`.
+    """
+    from lmforecast import report as R
+
+    tracker = _tracker(tracker)
+    demand, supply = plan.demand_measure, plan.supply_measure
+    for measure in (demand, supply):
+        if measure not in forecast:
+            raise ConfigError(f"the report needs a forecast of {measure!r}; the forecast has "
+                              f"{sorted(map(str, forecast.data_vars))}; add it to data.targets")
+    gap = R.projected_gap(forecast[demand], forecast[supply], freq=forecast.attrs["freq"], years=list(plan.years),
+                          demand_paths=forecast.get(f"{demand}_paths"), supply_paths=forecast.get(f"{supply}_paths"),
+                          quantiles=list(plan.quantiles))
+    table = R.gap_table(gap)
+    paths = R.write_gap_report(table, out_dir, name=name, formats=list(plan.formats))
+    for path in paths:
+        tracker.log_file(path, "report")
+    truth = truth_errors(table, truth_path)
+    tracker.log_metrics(truth)
+    log.info("gap table (%d rows) written to %s", len(table), ", ".join(map(str, paths)))
+    return GapReport(table, paths, truth)
+
+
+# --------------------------------------------------------------------------- run
+def write_metrics(metrics: Mapping[str, object], path: str | os.PathLike) -> Path:
+    """Write a flat metrics dict as sorted, indented JSON, atomically; return the path."""
+    return write_text_atomic(path, json.dumps(dict(metrics), indent=2, sort_keys=True, default=str))
+
+
+def baseline_name(names: Sequence[str]) -> str | None:
+    """The model the summary compares against: ``seasonal_naive``, else any ``*naive*``, else None."""
+    names = list(names)
+    if "seasonal_naive" in names:
+        return "seasonal_naive"
+    return next((n for n in names if "naive" in n), None)
+
+
+def summary_lines(main: str, backtest_result: BacktestResult, report_result: GapReport | None, where: str) -> str:
+    """Three lines: the key backtest metric of ``main`` against the naive baseline, the report, the run."""
+    scores = backtest_result.scores(KEY_METRIC)
+    targets = list(scores.columns)
+    base = baseline_name([m for m in scores.index if m != main])
+
+    def fmt(model):
+        return ", ".join(f"{t} {scores.loc[model, t]:.3g}" for t in targets)
+
+    line1 = f"backtest {KEY_METRIC.upper()} of {main}: {fmt(main)}"
+    line1 += f"  (vs {base}: {fmt(base)})" if base else "  (no naive baseline compared; MASE < 1 beats the " \
+                                                         "in-sample seasonal naive)"
+    if report_result is None:
+        line2 = "gap report: not asked (report.enabled=false)"
+    else:
+        line2 = f"gap report: {report_result.paths[0]} ({len(report_result.table)} rows)"
+    return "\n".join([line1, line2, where])
+
+
+def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_plan: BacktestPlan,
+        report_plan: ReportPlan | None = None, *, data_name: str, out_dir: str | os.PathLike,
+        panel_path: str | os.PathLike | None = None, truth_path: str | os.PathLike | None = None,
+        seed: int = 0, tracker=None, config: Mapping | None = None,
+        files: Mapping[str, Sequence[str | os.PathLike]] | None = None, progress: bool = False) -> RunResult:
+    """The whole pipeline: build -> backtest -> project -> report, in one tracked run.
+
+    Parameters
+    ----------
+    source : data source (``lmforecast.datasets``), built into the panel.
+    models : ``{name: unfitted forecaster}``; the first is the main model (projected and
+        reported), the others are backtested beside it.
+    targets : panel variables backtested and forecast.
+    backtest_plan : :class:`BacktestPlan`.
+    report_plan : :class:`ReportPlan`; None = no gap report (the forecast runs
+        ``backtest_plan.splitter.horizon`` periods ahead).
+    data_name : data set name (run names, report file ``gap_<data_name>``).
+    out_dir : this run's folder: ``backtests/``, ``forecast.nc``, ``reports/``, ``metrics.json``.
+    panel_path : where the panel is written (None = not written).
+    truth_path : known truth gap table (synthetic data), scored into ``gap_truth/*``.
+    seed : seed of the sample paths.
+    tracker : :class:`lmforecast.tracking.MlflowTracker` (one pipeline run, a child run per
+        backtest) or None (untracked).
+    config : plain dict logged with the run (the resolved config of an experiment).
+    files : ``{artifact folder: [paths]}`` attached to the run when it ends (job log, re-run config).
+    progress : tqdm bars.
+
+    Returns
+    -------
+    :class:`RunResult`; ``metrics`` is also written to ``out_dir/metrics.json``.
+    """
+    started = time.perf_counter()
+    if not models:
+        raise ConfigError("no model to run: pass at least one {name: forecaster}")
+    tracker = _tracker(tracker)
+    out_dir = Path(out_dir)
+    main = next(iter(models))
+    with track(tracker, "run", model=main, data=data_name, config=config, files=files) as run_id:
+        from lmforecast import tracking as T
+
+        panel = build(source, panel_path, progress=progress)
+        targets = check_targets(panel, targets)
+        tracker.set_tags({T.TAG_DATA_SHA: T.data_sha256(panel)})
+        backtests = backtest(models, panel, targets, backtest_plan, out_dir=out_dir, tracker=tracker,
+                             data_name=data_name, progress=progress)
+        plan = report_plan or ReportPlan(n_paths=0, quantiles=backtest_plan.quantiles)
+        horizon = None if report_plan is not None else int(backtest_plan.splitter.horizon)
+        projection = project(models[main], panel, targets, plan, horizon=horizon, seed=seed, out_dir=out_dir,
+                             tracker=tracker, progress=progress)
+        gap_report = None
+        if report_plan is not None:
+            gap_report = report(projection.forecast, report_plan, out_dir=out_dir / "reports", name=f"gap_{data_name}",
+                                truth_path=truth_path, tracker=tracker)
+        metrics: dict[str, object] = dict(backtests.metrics)
+        tracker.log_metrics({k: v for k, v in backtests.metrics.items() if k.split("/")[1] == main})
+        metrics.update({"panel_path": str(panel_path) if panel_path else None,
+                        "forecast_path": str(projection.path), "horizon": projection.horizon})
+        metrics.update({f"model_uri_{t}": uri for t, uri in projection.model_uris.items()})
+        if gap_report is not None:
+            metrics.update(gap_report.truth)
+            metrics["gap_table"] = str(gap_report.paths[0])
+        metrics["wall_time_s"] = time.perf_counter() - started
+        if run_id is not None:
+            metrics["run_id"] = run_id
+    write_metrics(metrics, out_dir / "metrics.json")
+    summary = summary_lines(main, backtests, gap_report, tracker.where(run_id))
+    return RunResult(panel, backtests, projection, gap_report, metrics, summary)
