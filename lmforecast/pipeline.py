@@ -400,18 +400,25 @@ def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: 
     -------
     ``(forecast, fitted)``: a Dataset with one variable per target ``(time, region, occupation,
     quantile)`` (target units) and, for the targets in ``path_targets``, ``<target>_paths``
-    ``(time, region, occupation, path)`` with ``n_paths`` sample paths (seed ``seed + i`` for the
-    i-th target); and ``{target: fitted forecaster}``.
+    ``(time, region, occupation, path)`` with ``n_paths`` sample paths drawn *jointly* across
+    those targets (:func:`lmforecast.uncertainty.joint_sample_paths`: demand and supply share
+    their calibration origins, so a gap computed path by path has the right spread), float32;
+    and ``{target: fitted forecaster}``.
     """
+    from lmforecast.uncertainty import joint_sample_paths
+
     variables, fitted = {}, {}
-    for i, target in enumerate(tqdm(targets, desc="fit+forecast", unit="target", disable=None if progress else True)):
+    for target in tqdm(targets, desc="fit+forecast", unit="target", disable=None if progress else True):
         estimator = clone(model).fit(panel, target)
         fitted[target] = estimator
         variables[target] = estimator.predict(horizon, quantiles=list(quantiles))
-        if target in path_targets and n_paths > 0:
-            paths = estimator.sample_paths(horizon, n_paths=int(n_paths), seed=int(seed) + i)
-            paths.attrs = dict(variables[target].attrs)
-            variables[f"{target}_paths"] = paths.rename(f"{target}_paths").reset_coords(drop=True)
+    joint = [t for t in targets if t in path_targets]
+    if joint and n_paths > 0:
+        paths = joint_sample_paths({t: fitted[t] for t in joint}, horizon, n_paths=int(n_paths), seed=int(seed))
+        for target in joint:
+            values = paths[target]
+            values.attrs = dict(variables[target].attrs)
+            variables[f"{target}_paths"] = values.rename(f"{target}_paths").reset_coords(drop=True)
     forecast = xr.Dataset(variables)
     forecast.attrs = {"freq": panel.attrs["freq"], "country": panel.attrs.get("country", ""),
                       "model": type(model).__name__, "trained_until": f"{panel.indexes[P.TIME][-1]:%Y-%m-%d}",
