@@ -187,6 +187,7 @@ def lmforecast_model(name: str, freq: str = "MS", country: str = "AU"):
     from lmforecast.models.lightgbm import LightGBMForecaster
     from lmforecast.models.recommended import default_forecaster, default_lags, default_windows
     from lmforecast.models.sklearn import SklearnForecaster
+    from lmforecast.uncertainty import ResidualUncertainty
 
     lags, windows = default_lags(freq), default_windows(freq)
     if name == "lmf_naive":
@@ -200,7 +201,8 @@ def lmforecast_model(name: str, freq: str = "MS", country: str = "AU"):
     if name == "lmf_lightgbm_mlf_features":
         return LightGBMForecaster(lags=LAGS, windows=ROLLING, window_stats=("mean",), calendar=False,
                                   relative=False, transform=None, scaler=None, n_estimators=100,
-                                  learning_rate=0.1, n_windows_calibration=PEER_CONFORMAL_WINDOWS)
+                                  learning_rate=0.1,
+                                  uncertainty=ResidualUncertainty(n_windows=PEER_CONFORMAL_WINDOWS))
     if name == "lmf_prophet":
         from lmforecast.models.prophet import ProphetForecaster
 
@@ -653,6 +655,7 @@ def selection_candidates(freq: str) -> dict[str, Callable]:
     from lmforecast.models.lightgbm import LightGBMForecaster
     from lmforecast.models.recommended import ConformalForecaster, default_lags, default_windows
     from lmforecast.models.sklearn import SklearnForecaster
+    from lmforecast.uncertainty import ResidualUncertainty
 
     lags, windows = default_lags(freq), default_windows(freq)
 

@@ -115,6 +115,7 @@ class LmforecastConfig:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: Any = None                     # a `_target_` node from conf/model
+    uncertainty: Any = None               # the ResidualUncertainty node every model reads (conf/uncertainty)
     model_name: Optional[str] = None      # name of `model` in metrics/MLflow; None = the Hydra choice
     compare: dict[str, Any] = field(default_factory=dict)  # extra models backtested beside `model`
     backtest: BacktestConfig = field(default_factory=BacktestConfig)

@@ -150,7 +150,7 @@ def local_scale(y: np.ndarray, season_length: int, lengths=None, years: int = 2)
     """
     single = lengths is None
     lengths = [y.shape[1]] if single else [int(n) for n in lengths]
-    recent = max(int(years) * max(int(season_length), 1), 4)
+    recent = max(int(years) * max(int(season_length), 1), 8)
     out = np.empty((y.shape[0], len(lengths)))
     for w, n in enumerate(lengths):
         history = y[:, :n]
@@ -356,8 +356,11 @@ class ResidualUncertainty(BaseEstimator):
                                        axis=1)
         z = self._normal_scores(scaled[:, :, :calibrated])
         self.lam_, self.beta_ = _fit_temporal(z)
-        self.scores_ = _copula_samples(z, self.lam_, self.beta_).astype(np.float32)
-        self.shrinkage_ = _shrinkage(self.scores_)
+        # one score row per (origin, step) of the whole horizon, so that the rows of models
+        # calibrated at the same origins line up (joint paths), whatever steps each one observed
+        padded = np.concatenate([z, np.full((n_series, n_windows, horizon - calibrated), np.nan)], axis=2)
+        self.scores_ = _copula_samples(padded, self.lam_, self.beta_).astype(np.float32)
+        self.shrinkage_ = _shrinkage(self.scores_[np.abs(self.scores_).sum(axis=1) > 0])
         self.within_corr_ = _mean_correlation(self.scores_)
         self.alpha_ = self._fit_alpha()
         return self
@@ -589,7 +592,8 @@ def _copula_samples(z: np.ndarray, lam: float, beta: float) -> np.ndarray:
 
     With a mostly accumulating error (``lam >= 0.5``) each window's scores are turned into the
     Brownian increments between consecutive observed steps (independent over steps under the
-    model); otherwise the scores themselves are used. Missing scores are 0.
+    model); otherwise the scores themselves are used. Missing scores are 0; there is one row per
+    (origin, step), so the rows of models with the same origins and horizon are aligned.
     """
     n_series, n_windows, n_steps = z.shape
     if lam < 0.5:
@@ -608,8 +612,7 @@ def _copula_samples(z: np.ndarray, lam: float, beta: float) -> np.ndarray:
                 rows[w, h, ok] = (level[ok] - level_prev[ok]) / np.sqrt(np.maximum(dtau[ok], 1e-12))
                 level_prev[ok], tau_prev[ok] = level[ok], tau[h + 1]
         rows = rows.reshape(-1, n_series)
-    keep = np.abs(rows).sum(axis=1) > 0
-    return rows[keep]
+    return rows
 
 
 def _mean_correlation(scores: np.ndarray) -> float:
@@ -653,7 +656,8 @@ def _draw_scores(models: Sequence[ResidualUncertainty], horizon: int, n_paths: i
     power = np.sqrt(np.mean(stacked ** 2, axis=0)) if rows else np.zeros(n_total)
     has_scores = power > 0
     unit = np.where(has_scores, stacked / np.where(has_scores, power, 1.0), 0.0)   # unit mean square
-    delta = 1.0 if rows < 2 else float(np.clip(_shrinkage(unit), 0.0, 1.0))
+    informative = unit[np.abs(unit).sum(axis=1) > 0]          # rows of (origin, step) with data
+    delta = 1.0 if informative.shape[0] < 2 else float(np.clip(_shrinkage(informative), 0.0, 1.0))
     # block constant-correlation target: average correlation within and between components
     bounds = np.cumsum([0] + sizes)
     n_blocks = len(sizes)

@@ -100,7 +100,11 @@ def test_experiment_presets_override_only_what_they_change():
     quick, _ = compose_cfg("run", ["experiment=morocco_quick"])
     assert quick.data.name == "morocco_quick" and quick.data.raw_dir.endswith("data/raw/morocco_quick")
     assert quick.backtest.horizon == 6 and quick.report.years == [2026, 2027]
-    assert quick.compare.drift is None and quick.compare.seasonal_naive == base.compare.seasonal_naive
+    assert quick.compare.naive is None and quick.compare.fixed_share is None
+    same_but_uncertainty = ({k: v for k, v in cfg.compare.seasonal_naive.items() if k != "uncertainty"}
+                            for cfg in (quick, base))
+    assert next(same_but_uncertainty) == next(same_but_uncertainty)
+    assert quick.uncertainty.n_windows == 3 and base.uncertainty.n_windows == 12
     assert quick.features == base.features and quick.tracking.uri == base.tracking.uri
     assert quick.data.source.start == "2019-01" and quick.data.source.end == base.data.source.end
     assert instantiate(quick.data.source).raw_dir == quick.data.raw_dir
@@ -191,7 +195,7 @@ def test_a_compare_model_that_is_the_main_model_is_backtested_once(caplog):
     cfg, _ = compose_cfg("backtest", ["model=seasonal_naive"])
     with caplog.at_level("INFO", logger="lmforecast"):
         models = C.instantiate_models(cfg)
-    assert list(models) == ["seasonal_naive", "drift"]
+    assert list(models) == ["seasonal_naive", "naive", "fixed_share"]
     assert "compare model 'seasonal_naive' is this run's main model: backtested once" in caplog.text
 
 

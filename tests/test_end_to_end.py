@@ -167,7 +167,7 @@ def test_optuna_sweep_runs_trials(tmp_path):
             "data.raw_dir=${paths.raw}/morocco_quick", "data.source.start=2019-01",
             "data.source.n_offers_scale=0.02", "backtest.horizon=6", "backtest.n_windows=1",
             "tracking=none", "hydra.sweeper.n_trials=2", "hydra.launcher.n_jobs=1",
-            "model.n_windows_calibration=2"]
+            "uncertainty=quick"]
     assert run_cli(args, tmp_path) == 0
     sweep = sorted((tmp_path / "multirun" / "backtest").iterdir())[-1]
     results = (sweep / "optimization_results.yaml").read_text()
@@ -183,11 +183,13 @@ def test_au_ivi_preset_builds_and_backtests_the_real_panel(tmp_path):
         pytest.skip(f"shared data folder {SHARED_AU_IVI.resolve()} is absent")
     (workbook,) = SHARED_AU_IVI.glob("*.xlsx")
     args = ["backtest", "experiment=au_ivi_lightgbm", f"data.source.path={workbook.resolve()}", "tracking=none",
-            "model=seasonal_naive", "compare.seasonal_naive=null", "compare.drift=null", "backtest.n_windows=1"]
+            "model=seasonal_naive", "compare.seasonal_naive=null", "compare.naive=null", "compare.fixed_share=null",
+            "backtest.n_windows=1"]
     assert run_cli(args, tmp_path) == 0
     metrics = json.loads((latest_output(tmp_path, "backtest") / "metrics.json").read_text())
     assert (tmp_path / "data" / "processed" / "au_ivi_panel.nc").exists()
     assert sorted(metrics) == sorted([f"job_offers/seasonal_naive/{m}" for m in
-                                      ("mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball")]
+                                      ("mase", "wape", "smape", "mae", "rmse", "bias", "coverage_80", "pinball",
+                                       "change_error", "direction")]
                                      + ["panel_path", "run_id"])
     assert 0 < metrics["job_offers/seasonal_naive/mase"] < 10

@@ -17,8 +17,8 @@ out. :class:`AutoForecaster` therefore decides on the data it is given:
    year's mean (``|mean error over the year| / scale``), the annual level that planners use:
    period-to-period noise would otherwise drown the difference between trends five years out.
 3. **Choice with a margin, near-ties combined.** For each horizon year the candidates that
-   beat the reference (naive) by more than ``margin`` (default 2 %) on average, and at two
-   thirds of the origins at least (``min_wins``), are eligible; the year's
+   beat the reference (naive) by more than ``margin`` (default 2 %) on average, and at 80 % of
+   the origins at least (``min_wins``), are eligible; the year's
    forecast is the mean of the eligible candidates within ``tolerance`` (default 5 %) of the
    best score, or the reference when none is eligible. A year with no inner errors (history
    too short) keeps the previous year's choice. The weights are blended linearly between the
@@ -124,7 +124,7 @@ class AutoForecaster(Forecaster):
     margin : relative improvement of the inner score over the reference a candidate needs to be
         chosen (0.02 = 2 %).
     min_wins : share of the inner origins at which an eligible candidate must beat the reference
-        (default 2/3; waived with fewer than 3 origins): the gain must be consistent, not an
+        (default 0.8; waived with fewer than 3 origins): the gain must be consistent, not an
         average carried by one origin.
     tolerance : the year's forecast is the equal-weight mean of the eligible candidates whose
         inner score is within ``tolerance`` of the best one (0 = the best alone); combining
@@ -147,7 +147,8 @@ class AutoForecaster(Forecaster):
     """
 
     def __init__(self, candidates: dict | None = None, reference: str = "naive", margin: float = 0.02,
-                 tolerance: float = 0.05, min_wins: float = 2 / 3, group_by: str | None = None, min_group_series: int = 20, n_jobs: int = 1, num_threads: int = 1,
+                 tolerance: float = 0.05, min_wins: float = 0.8, group_by: str | None = None,
+                 min_group_series: int = 20, n_jobs: int = 1, num_threads: int = 1,
                  random_state: int = 0, uncertainty=None):
         self.candidates = candidates
         self.reference = reference
