@@ -73,8 +73,10 @@ MODELS: dict[str, tuple[str, str]] = {
                                                 "6,12 + rolling means 3,12; + 2 categorical codes), raw target, "
                                                 "100 trees, 2 conformal windows (wraps lightgbm)"),
     "lmf_prophet": ("lmforecast", "Prophet per series (wraps prophet), n_jobs=2, conformal intervals"),
-    "lmf_recommended": ("lmforecast", "default_forecaster('MS'): median of Naive + Ridge-global + LightGBM-global "
-                                      "(wraps lightgbm), members' conformal intervals averaged"),
+    "lmf_recommended": ("lmforecast", "default_forecaster(): AutoForecaster, per horizon year the candidates that "
+                                      "beat naive on 12 inner origins (naive, seasonal naive, trend, shares, "
+                                      "multi-year change, Ridge for year 1)"),
+    "lmf_fixed_share": ("lmforecast", "FixedShare: latest-year occupation shares x naive region totals"),
     "sf_naive": ("statsforecast", "statsforecast Naive, model intervals"),
     "sf_seasonal_naive": ("statsforecast", "statsforecast SeasonalNaive(12), model intervals"),
     "sf_autoets": ("statsforecast", "statsforecast AutoETS(season_length=12), model intervals"),
@@ -209,6 +211,10 @@ def lmforecast_model(name: str, freq: str = "MS", country: str = "AU"):
         return ProphetForecaster(country=country, ramadan=False, n_jobs=2, progress=False)
     if name == "lmf_recommended":
         return default_forecaster(freq)
+    if name == "lmf_fixed_share":
+        from lmforecast.models.shares import FixedShare
+
+        return FixedShare()
     raise KeyError(f"unknown lmforecast benchmark model {name!r}")
 
 
@@ -235,11 +241,11 @@ def long_frame(panel: xr.Dataset, end, target: str = TARGET) -> pd.DataFrame:
 
 
 def _peer_end(panel: xr.Dataset, splitter) -> pd.Timestamp:
-    folds = splitter.split(panel.indexes["time"])
+    folds = splitter.split(panel.indexes["time"], freq=panel.attrs["freq"])
     return folds[-1].test_time[-1]
 
 
-def run_statsforecast(name: str, panel: xr.Dataset, splitter) -> tuple[pd.DataFrame, str]:
+def run_statsforecast(name: str, panel: xr.Dataset, splitter, target: str = TARGET) -> tuple[pd.DataFrame, str]:
     """statsforecast ``cross_validation`` (h, step, n_windows of ``splitter``, level 80), n_jobs=1."""
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, Naive, SeasonalNaive
@@ -249,21 +255,21 @@ def run_statsforecast(name: str, panel: xr.Dataset, splitter) -> tuple[pd.DataFr
     season = P.season_length(panel.attrs["freq"])
     model = {"sf_naive": Naive, "sf_seasonal_naive": lambda: SeasonalNaive(season_length=season),
              "sf_autoets": lambda: AutoETS(season_length=season)}[name]()
-    frame = long_frame(panel, _peer_end(panel, splitter))
+    frame = long_frame(panel, _peer_end(panel, splitter), target)
     sf = StatsForecast(models=[model], freq=panel.attrs["freq"], n_jobs=1)
     cv = sf.cross_validation(h=int(splitter.horizon), df=frame, n_windows=int(splitter.n_windows),
                              step_size=int(splitter.step), level=[LEVEL])
     return cv, str(model)
 
 
-def run_mlforecast(panel: xr.Dataset, splitter, num_threads: int = 1) -> tuple[pd.DataFrame, str]:
+def run_mlforecast(panel: xr.Dataset, splitter, num_threads: int = 1, target: str = TARGET) -> tuple[pd.DataFrame, str]:
     """mlforecast ``cross_validation`` with LightGBM, lags 1,2,3,6,12 + rolling means 3,12, conformal 80 %."""
     import lightgbm as lgb
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
     from mlforecast.utils import PredictionIntervals
 
-    frame = long_frame(panel, _peer_end(panel, splitter))
+    frame = long_frame(panel, _peer_end(panel, splitter), target)
     fcst = MLForecast(
         models={"LightGBM": lgb.LGBMRegressor(n_estimators=100, learning_rate=0.1, num_leaves=31, n_jobs=num_threads,
                                               verbosity=-1, random_state=0, deterministic=True)},
@@ -301,14 +307,15 @@ def peer_cube(cv: pd.DataFrame, column: str, reference: xr.Dataset, name: str) -
     quantiles = list(reference[P.QUANTILE].values)
     if quantiles != list(QUANTILES):
         raise ValueError(f"reference quantiles {quantiles} != {QUANTILES}")
-    time_pos = {t: i for i, t in enumerate(pd.date_range(cutoffs[0], periods=len(cutoffs) * STEP * 2 + HORIZON + 1,
-                                                         freq=reference.attrs["freq"]))}
+    # (cutoff, target period) -> horizon step, from the reference's own target_time coordinate
+    step_of = {(pd.Timestamp(c), pd.Timestamp(t)): int(h) for c, row, in
+               zip(cutoffs, reference["target_time"].values) for h, t in zip(reference.indexes[P.HORIZON], row)}
     frame = cv.copy()
     ids = frame["unique_id"].astype(str).str.split("|", n=1, expand=True)
     i_cut = cutoffs.get_indexer(pd.DatetimeIndex(frame["cutoff"]))
     i_reg = regions.get_indexer(ids[0])
     i_occ = occupations.get_indexer(ids[1])
-    horizon = np.array([time_pos[pd.Timestamp(d)] - time_pos[pd.Timestamp(c)] for d, c in zip(frame["ds"], frame["cutoff"])])
+    horizon = np.array([step_of.get((pd.Timestamp(c), pd.Timestamp(d)), -1) for d, c in zip(frame["ds"], frame["cutoff"])])
     i_h = reference.indexes[P.HORIZON].get_indexer(horizon)
     for label, index in (("cutoff", i_cut), ("region", i_reg), ("occupation", i_occ), ("horizon", i_h)):
         if (index < 0).any():
@@ -345,18 +352,19 @@ def stack_cubes(cubes: dict[str, xr.Dataset]) -> xr.Dataset:
     index = pd.Index(names, name=P.MODEL)
     forecast = xr.concat([cubes[n]["forecast"] for n in names], dim=index)
     refit = xr.concat([cubes[n]["refit"] for n in names], dim=index)
-    ds = first[["actual", "insample_scale", "insample_scale_lag"]].assign(forecast=forecast, refit=refit)
+    ds = first[["actual", "insample_scale", "insample_scale_lag", "last_year_level"]].assign(forecast=forecast,
+                                                                                             refit=refit)
     ds.attrs = {"freq": first.attrs.get("freq"), "season_length": first.attrs.get("season_length")}
     return ds
 
 
 # --- one model, measured ---------------------------------------------------------------------
-def _reference_cube(panel: xr.Dataset, splitter) -> xr.Dataset:
+def _reference_cube(panel: xr.Dataset, splitter, target: str = TARGET) -> xr.Dataset:
     """A Naive backtest: actuals and MASE scales for converting peers' outputs (cheap)."""
     from lmforecast.backtest import backtest
     from lmforecast.models.baselines import Naive
 
-    return backtest(Naive(), panel, TARGET, splitter, quantiles=QUANTILES, point_in_time=False, progress=False)
+    return backtest(Naive(), panel, target, splitter, quantiles=QUANTILES, point_in_time=False, progress=False)
 
 
 def _shutdown_workers() -> None:
@@ -369,7 +377,7 @@ def _shutdown_workers() -> None:
         pass
 
 
-def measure_model(name: str, panel: xr.Dataset, splitter_params: dict) -> dict:
+def measure_model(name: str, panel: xr.Dataset, splitter_params: dict, target: str = TARGET) -> dict:
     """Run one benchmark model and measure it (called in a fresh subprocess, or in-process).
 
     Returns
@@ -383,7 +391,7 @@ def measure_model(name: str, panel: xr.Dataset, splitter_params: dict) -> dict:
 
     splitter = RollingOriginSplitter(**splitter_params)
     library = MODELS[name][0]
-    reference = _reference_cube(panel, splitter) if library != "lmforecast" else None
+    reference = _reference_cube(panel, splitter, target) if library != "lmforecast" else None
     if library == "lmforecast":
         lmforecast_model(name)  # import cost outside the timed part, as for the peers
     elif library == "statsforecast":
@@ -398,11 +406,11 @@ def measure_model(name: str, panel: xr.Dataset, splitter_params: dict) -> dict:
     cube = None
     try:
         if library == "lmforecast":
-            cube = run_lmforecast(name, panel, splitter)
+            cube = run_lmforecast(name, panel, splitter, target)
         elif library == "statsforecast":
-            cv, column = run_statsforecast(name, panel, splitter)
+            cv, column = run_statsforecast(name, panel, splitter, target)
         else:
-            cv, column = run_mlforecast(panel, splitter)
+            cv, column = run_mlforecast(panel, splitter, target=target)
     except Exception:  # noqa: BLE001 - reported in the results, not hidden
         error = traceback.format_exc()
     wall = time.perf_counter() - start
@@ -417,11 +425,11 @@ def measure_model(name: str, panel: xr.Dataset, splitter_params: dict) -> dict:
             "children_peak_rss_mb": children_after.ru_maxrss / 1024, "rss_before_mb": rss_before, "error": error}
 
 
-def measure_isolated(name: str, panel: xr.Dataset, splitter_params: dict) -> dict:
+def measure_isolated(name: str, panel: xr.Dataset, splitter_params: dict, target: str = TARGET) -> dict:
     """:func:`measure_model` in a freshly spawned process (its own memory high-water mark)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(measure_model, name, panel, splitter_params).result()
+        return pool.submit(measure_model, name, panel, splitter_params, target).result()
 
 
 def peer_available(library: str) -> bool:
@@ -435,7 +443,8 @@ def peer_available(library: str) -> bool:
 
 # --- the benchmark ---------------------------------------------------------------------------
 def benchmark(panel: xr.Dataset, models, splitter_params: dict, isolate: bool = True,
-              log: Callable[[str], None] = print) -> tuple[xr.Dataset, list[dict], pd.DataFrame]:
+              log: Callable[[str], None] = print, target: str = TARGET,
+              metrics=("mase", "wape", f"coverage_{LEVEL}")) -> tuple[xr.Dataset, list[dict], pd.DataFrame]:
     """Run every model on the same folds; score them all with lmforecast.metrics.
 
     Parameters
@@ -446,6 +455,8 @@ def benchmark(panel: xr.Dataset, models, splitter_params: dict, isolate: bool = 
     isolate : run each model in its own spawned subprocess (``False``: in this process; timings
         and memory are then only indicative).
     log : progress messages.
+    target : the panel variable forecast.
+    metrics : scored with :func:`lmforecast.metrics.evaluate` (MASE, WAPE and coverage always).
 
     Returns
     -------
@@ -463,7 +474,7 @@ def benchmark(panel: xr.Dataset, models, splitter_params: dict, isolate: bool = 
             continue
         load = os.getloadavg()
         log(f"{name}: load average {load[0]:.2f} ...")
-        result = (measure_isolated if isolate else measure_model)(name, panel, splitter_params)
+        result = (measure_isolated if isolate else measure_model)(name, panel, splitter_params, target)
         record = {"model": name, "library": library, "description": description,
                   "load_avg_1m_before": round(load[0], 2), "wall_s": round(result["wall_s"], 2),
                   "cpu_s": round(result["cpu_s"], 2), "peak_rss_mb": round(result["peak_rss_mb"], 1),
@@ -479,13 +490,16 @@ def benchmark(panel: xr.Dataset, models, splitter_params: dict, isolate: bool = 
     if not cubes:
         raise RuntimeError("no model ran successfully")
     ds = stack_cubes(cubes)
-    table = evaluate(ds, metrics=["mase", "wape", f"coverage_{LEVEL}"])
+    table = evaluate(ds, metrics=list(dict.fromkeys(["mase", "wape", f"coverage_{LEVEL}", *metrics])))
     wide = table.pivot(index="model", columns="metric", values="value")
     for record in records:
         if record["model"] in wide.index:
             row = wide.loc[record["model"]]
             record.update(mase=round(float(row["mase"]), 4), wape=round(float(row["wape"]), 2),
                           coverage_80=round(float(row[f"coverage_{LEVEL}"]), 3))
+            for extra in ("direction", "change_error"):
+                if extra in row.index:
+                    record[extra] = round(float(row[extra]), 3)
     folds = summarise(ds, level=LEVEL / 100)
     for record in records:
         sub = folds[folds["model"] == record["model"]]
@@ -524,17 +538,23 @@ def targets(records: list[dict]) -> dict:
     return out
 
 
-def markdown_table(records: list[dict]) -> str:
-    """The results as a Markdown table (one row per model, sorted by MASE)."""
-    lines = ["| model | library | MASE | WAPE % | 80% coverage | wall s | CPU s | peak RSS MiB | load before | what |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+def markdown_table(records: list[dict], long: bool = False) -> str:
+    """The results as a Markdown table (one row per model, sorted by MASE; ``long`` adds the
+    MASE relative to naive, the direction accuracy and the error of the five-year change)."""
+    extra = ["MASE / naive", "direction", "change error pp"] if long else []
+    lines = ["| " + " | ".join(["model", "library", "MASE", *extra, "WAPE %", "80% coverage", "wall s", "CPU s",
+                                "peak RSS MiB", "load before", "what"]) + " |",
+             "| --- | --- | ---: | " + "---: | " * len(extra) + "---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in sorted(records, key=lambda r: r.get("mase", np.inf)):
         if "mase" not in r:
-            lines.append(f"| {r['model']} | {r['library']} | failed | | | {r['wall_s']} | | | | {r['description']} |")
+            lines.append(f"| {r['model']} | {r['library']} | failed | " + "| " * len(extra)
+                         + f"| | {r['wall_s']} | | | | {r['description']} |")
             continue
-        lines.append(f"| {r['model']} | {r['library']} | {r['mase']:.3f} | {r['wape']:.2f} | {r['coverage_80']:.3f} | "
-                     f"{r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | {r['load_avg_1m_before']:.2f} | "
-                     f"{r['description']} |")
+        cells = [f"{r.get('mase_vs_naive', np.nan):.3f}", f"{r.get('direction', np.nan):.3f}",
+                 f"{r.get('change_error', np.nan):.1f}"] if long else []
+        lines.append(f"| {r['model']} | {r['library']} | {r['mase']:.3f} | " + "".join(c + " | " for c in cells)
+                     + f"{r['wape']:.2f} | {r['coverage_80']:.3f} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+                     f"{r['peak_rss_mb']:.0f} | {r['load_avg_1m_before']:.2f} | {r['description']} |")
     return "\n".join(lines)
 
 
@@ -645,97 +665,178 @@ def run(models, out: Path, quick: bool = False, isolate: bool = True, panel: xr.
     return payload
 
 
-# --- selection of the recommended configuration ----------------------------------------------
-def selection_candidates(freq: str) -> dict[str, Callable]:
-    """Candidate configurations for the recommended default (factories of unfitted forecasters)."""
-    from sklearn.linear_model import Ridge
-
-    from lmforecast.models.baselines import Naive
-    from lmforecast.models.ensemble import Ensemble
-    from lmforecast.models.lightgbm import LightGBMForecaster
-    from lmforecast.models.recommended import ConformalForecaster, default_lags, default_windows
-    from lmforecast.models.sklearn import SklearnForecaster
-    from lmforecast.uncertainty import ResidualUncertainty
-
-    lags, windows = default_lags(freq), default_windows(freq)
-
-    def ridge(**kw):
-        return SklearnForecaster(Ridge(alpha=kw.pop("alpha", 1.0)), lags=lags, windows=windows, **kw)
-
-    def lgbm(**kw):
-        return LightGBMForecaster(lags=lags, windows=windows, **kw)
-
-    return {
-        "naive": lambda: Naive(),
-        "ridge": lambda: ridge(),
-        "ridge_alpha10": lambda: ridge(alpha=10.0),
-        "lightgbm": lambda: lgbm(),
-        "median_naive_ridge_lgbm_member_intervals": lambda: Ensemble(
-            {"naive": Naive(), "ridge": ridge(), "lightgbm": lgbm()}, method="median"),
-        "median_naive_ridge_lgbm": lambda: ConformalForecaster(Ensemble(
-            {"naive": Naive(), "ridge": ridge(), "lightgbm": lgbm()}, method="median")),
-        "mean_naive_ridge_lgbm": lambda: ConformalForecaster(Ensemble(
-            {"naive": Naive(), "ridge": ridge(), "lightgbm": lgbm()}, method="mean")),
-        "mean_ridge_lgbm": lambda: ConformalForecaster(Ensemble({"ridge": ridge(), "lightgbm": lgbm()}, method="mean")),
-        "mean_naive_ridge": lambda: ConformalForecaster(Ensemble({"naive": Naive(), "ridge": ridge()}, method="mean")),
-    }
+# --- selection of the recommended rule (held-out selection windows) -------------------------
+#: the selection windows: cutoffs kept out of the windows this benchmark and
+#: ../shared/tools/validate_forecasts.py report (AU short 2021-2024, AU long January 2012-2020,
+#: ILO short 2017-2021, ILO long 2010-2018); the AU long windows cannot be fully separated from
+#: the reported ones (the data start in 2006), so July cutoffs are used beside January ones
+SELECTION_SETS = {
+    "au_sa": ("Seasonally Adjusted", [f"{y}-01-01" for y in range(2011, 2020)] + [f"{y}-07-01" for y in range(2011, 2020)]),
+    "au_trend": ("Trend", [f"{y}-01-01" for y in range(2011, 2020)] + [f"{y}-07-01" for y in range(2011, 2020)]),
+    "ilo": (None, [f"{y}-01-01" for y in range(2003, 2017)]),
+    "morocco_vacancies": ("vacancies", ["2018-12-01", "2019-12-01", "2020-12-01"]),
+    "morocco_jobseekers": ("jobseekers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
+    "morocco_job_offers": ("job_offers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
+}
+#: rules compared: (margin, min_wins, tolerance); the first is the default of AutoForecaster
+SELECTION_RULES = [(0.02, 0.8, 0.05), (0.02, 2 / 3, 0.05), (0.02, 0.8, 0.0), (0.05, 0.8, 0.05), (0.0, 0.0, 0.0)]
 
 
-def validation_sets() -> dict[str, tuple[Callable[[], xr.Dataset], str, dict]]:
-    """Validation panels that exclude the benchmark's target windows (test periods end by 2020-01)."""
-    early = dict(horizon=HORIZON, step=STEP, n_windows=N_WINDOWS, last_cutoff="2019-01-01")
-    return {
-        "au_ivi_sa_2016_2019": (lambda: au_ivi_panel("Seasonally Adjusted"), TARGET, early),
-        "au_ivi_trend_2016_2019": (lambda: au_ivi_panel("Trend"), TARGET, early),
-        "ilo_unemployment_annual": (ilo_panel, "unemployment_rate",
-                                    dict(horizon=3, step=2, n_windows=4, last_cutoff="2020-01-01")),
-    }
+def selection_panel(name: str) -> tuple[xr.Dataset, str]:
+    """The panel and target of a selection set."""
+    what, _ = SELECTION_SETS[name]
+    if name.startswith("au_"):
+        return au_ivi_panel(what), TARGET
+    if name == "ilo":
+        return ilo_panel(), "unemployment_rate"
+    from lmforecast.build import build_panel
+    from lmforecast.datasets.morocco import ensure_default_data
+
+    return build_panel(ensure_default_data(REPO / "data" / "raw" / "morocco"), progress=False), what
 
 
-def select(out: Path, candidates=None) -> dict:
-    """Score every candidate on every validation set; pick the recommended configuration.
+def collect_candidates(name: str) -> dict:
+    """Per cutoff of a selection set: each default candidate's inner (calibration-origin) forecasts
+    and final forecast, the inner actuals and the future actuals (the expensive part, done once)."""
+    from sklearn.base import clone
 
-    Rule: lowest geometric mean over the sets of (candidate MASE / naive MASE), among candidates
-    whose 80 % coverage is within 75-85 % on average over the sets (if none is, the lowest score);
-    scores within 0.1 % of the best tie, and a tie goes to the mean coverage closest to 80 %.
+    from lmforecast import panel as P
+    from lmforecast.models.recommended import default_candidates
+    from lmforecast.uncertainty import ResidualUncertainty, planning_horizon
+
+    panel, target = selection_panel(name)
+    freq = panel.attrs["freq"]
+    horizon, season = planning_horizon(freq), P.season_length(freq)
+    folds = []
+    for cutoff in SELECTION_SETS[name][1]:
+        train = panel.sel(time=slice(None, cutoff))
+        y = P.stack_series(train[target]).values
+        lengths = ResidualUncertainty().origins(y.shape[1], freq, 2)
+        candidates = default_candidates(freq, n_occupations=train.sizes["occupation"])
+        inner, final = {}, {}
+        for cname, candidate in candidates.items():
+            model = clone(candidate)._fit_point(train, target)
+            first_year = min(season, horizon) if cname == "ridge" else horizon
+            f = model._origin_forecasts(train, target, lengths, first_year)
+            inner[cname] = np.concatenate([f, np.full(f.shape[:2] + (horizon - first_year,), np.nan)], axis=2)
+            final[cname] = model._predict_point_checked(horizon)
+        actual = np.full((y.shape[0], len(lengths), horizon), np.nan)
+        for w, n in enumerate(lengths):
+            stop = min(int(n) + horizon, y.shape[1])
+            actual[:, w, : stop - int(n)] = y[:, int(n):stop]
+        times = panel.indexes["time"]
+        future = P.stack_series(panel[target].reindex(time=pd.date_range(
+            pd.Timestamp(cutoff), periods=horizon + 1, freq=freq)[1:])).values
+        folds.append({"cutoff": cutoff, "inner": inner, "final": final, "actual": actual, "y": y, "future": future})
+        print(f"selection {name} {cutoff}: {len(inner)} candidates", flush=True)
+    return {"freq": freq, "horizon": horizon, "season": season, "folds": folds}
+
+
+def _relative_mase(forecast, naive, y, future, season, steps) -> tuple[float, float]:
+    """validate_forecasts-style MASE of ``forecast`` and of ``naive`` over the first ``steps``
+    (scale: in-sample seasonal-naive MAE; series with a last value and 2 seasons + 2 points)."""
+    scale = np.nanmean(np.abs(y[:, season:] - y[:, :-season]), axis=1)
+    keep = np.isfinite(y[:, -1]) & (np.isfinite(y).sum(axis=1) >= 2 * season + 2) & (scale > 0)
+    actual = future[keep, :steps]
+    a = np.nanmean(np.nanmean(np.abs(actual - forecast[keep, :steps]), axis=1) / scale[keep])
+    b = np.nanmean(np.nanmean(np.abs(actual - naive[keep, :steps]), axis=1) / scale[keep])
+    return float(a), float(b)
+
+
+def evaluate_rule(data: dict, margin: float, min_wins: float, tolerance: float) -> dict:
+    """MASE relative to naive of AutoForecaster's rule on collected folds, short and five years."""
+    from lmforecast.models.recommended import AutoForecaster, _weighted
+    from lmforecast.uncertainty import series_scale
+
+    season, horizon = data["season"], data["horizon"]
+    scores = {"short": [], "long": []}
+    for fold in data["folds"]:
+        names = list(fold["inner"])
+        auto = AutoForecaster(margin=margin, min_wins=min_wins, tolerance=tolerance)
+        groups = np.full(fold["y"].shape[0], "all")
+        choice, _ = auto._choose(names, fold["inner"], fold["actual"], series_scale(fold["y"], season), groups,
+                                 season, horizon, short=[n == "ridge" for n in names])
+        weights = auto._weights(names, choice, groups, season, horizon)
+        forecast = _weighted(weights, np.stack([fold["final"][n] for n in names]))
+        steps = 12 if season == 12 else 2
+        scores["short"].append(_relative_mase(forecast, fold["final"]["naive"], fold["y"], fold["future"], season, steps))
+        if np.isfinite(fold["future"][:, horizon - 1]).any():
+            scores["long"].append(_relative_mase(forecast, fold["final"]["naive"], fold["y"], fold["future"], season,
+                                                 horizon))
+    return {k: round(float(np.mean([a for a, _ in v]) / np.mean([b for _, b in v])), 4) for k, v in scores.items() if v}
+
+
+def select(out: Path, sets=None) -> dict:
+    """Measure AutoForecaster's selection rules on the held-out selection windows.
+
+    For each selection set (:data:`SELECTION_SETS`) the default candidates are fitted once per
+    cutoff; each rule of :data:`SELECTION_RULES` then chooses from their inner forecasts, and its
+    combination is scored against the naive forecast five years and one year (two years for
+    annual data) ahead. The default rule is the first one; the table shows what the others
+    would have given, so the choice can be checked (it was made on these windows, not on the
+    reported ones).
     """
-    from lmforecast.backtest import RollingOriginSplitter, backtest
-    from lmforecast.metrics import evaluate
-
-    rows = []
-    for set_name, (load, target, params) in validation_sets().items():
-        panel = load()
-        splitter = RollingOriginSplitter(**params)
-        factories = selection_candidates(panel.attrs["freq"])
-        for name in candidates or factories:
-            start = time.perf_counter()
-            ds = backtest(factories[name](), panel, target, splitter, quantiles=QUANTILES, point_in_time=False,
-                          progress=False)
-            wall = time.perf_counter() - start
-            scores = evaluate(ds, metrics=["mase", "wape", f"coverage_{LEVEL}"]).set_index("metric")["value"]
-            row = {"set": set_name, "candidate": name, "mase": round(float(scores["mase"]), 4),
-                   "wape": round(float(scores["wape"]), 2), "coverage_80": round(float(scores[f"coverage_{LEVEL}"]), 3),
-                   "wall_s": round(wall, 1), "load_avg_1m": round(os.getloadavg()[0], 2)}
-            rows.append(row)
-            print(row, flush=True)
+    rows, cache = [], {}
+    for name in sets or SELECTION_SETS:
+        cache[name] = collect_candidates(name)
+    for margin, min_wins, tolerance in SELECTION_RULES:
+        for name, data in cache.items():
+            rel = evaluate_rule(data, margin, min_wins, tolerance)
+            rows.append({"rule": f"margin {margin:g}, min_wins {min_wins:.2f}, tolerance {tolerance:g}", "set": name,
+                         "mase_vs_naive_short": rel.get("short"), "mase_vs_naive_5y": rel.get("long"),
+                         "cutoffs": len(data["folds"])})
     table = pd.DataFrame(rows)
-    naive = table[table["candidate"] == "naive"].set_index("set")["mase"]
-    table["relative_mase"] = table["mase"] / table["set"].map(naive)
-    summary = table.groupby("candidate").agg(
-        geomean_relative_mase=("relative_mase", lambda v: float(np.exp(np.log(v).mean()))),
-        mean_coverage_80=("coverage_80", "mean"), total_wall_s=("wall_s", "sum")).reset_index()
-    ok = summary["mean_coverage_80"].between(0.75, 0.85)
-    pool = summary[ok] if ok.any() else summary
-    best = pool["geomean_relative_mase"].min()
-    tied = pool[pool["geomean_relative_mase"] <= best * 1.001]
-    chosen = tied.loc[(tied["mean_coverage_80"] - 0.80).abs().idxmin(), "candidate"]
-    payload = {"benchmark": "bench_forecast --select", "rule": select.__doc__.split("\n\n")[1].strip(),
-               "validation_sets": {k: v[2] | {"target": v[1]} for k, v in validation_sets().items()},
-               "chosen": chosen, "summary": summary.round(4).to_dict(orient="records"),
-               "rows": table.round(4).to_dict(orient="records"), "environment": environment()}
-    md = ("# bench_forecast: selection of the recommended configuration\n\n"
-          f"Chosen: **{chosen}**\n\n" + frame_markdown(summary.round(4)) + "\n\n"
-          + frame_markdown(table.round(4)))
+    payload = {"benchmark": "bench_forecast --select", "rule_doc": select.__doc__.split("\n\n")[1].strip(),
+               "sets": {k: v[1] for k, v in SELECTION_SETS.items() if k in cache}, "rows": rows,
+               "environment": environment()}
+    md = ("# bench_forecast: AutoForecaster's rule on the selection windows\n\n"
+          "MASE of the recommended forecaster relative to naive (validate_forecasts scoring), short horizon "
+          "(12 months / 2 years) and five years, on cutoffs kept out of the reported windows. First rule = default.\n\n"
+          + frame_markdown(table))
+    write_results(payload, md, out)
+    print(md)
+    return payload
+
+
+# --- five years ahead (issue 7's --long benchmark) --------------------------------------------
+LONG_SETS = {
+    "au_ivi_sa": ("Seasonally Adjusted", dict(horizon=60, step=12, n_windows=9, last_cutoff="2020-01-01")),
+    "au_ivi_trend": ("Trend", dict(horizon=60, step=12, n_windows=9, last_cutoff="2020-01-01")),
+    "ilo": (None, dict(horizon=5, step=1, n_windows=9, last_cutoff="2018-01-01")),
+}
+LONG_MODELS = ("lmf_naive", "lmf_fixed_share", "lmf_recommended", "sf_naive", "sf_autoets")
+
+
+def complete_series(panel: xr.Dataset, target: str) -> xr.Dataset:
+    """The series of ``target`` without missing values (peers need complete series), as a panel."""
+    values = panel[target]
+    keep_occ = values.notnull().all(["time", "region"])
+    keep_reg = values.notnull().all(["time", "occupation"])
+    return panel.isel(occupation=np.flatnonzero(keep_occ.values), region=np.flatnonzero(keep_reg.values))
+
+
+def long_run(out: Path, models=LONG_MODELS, isolate: bool = True) -> dict:
+    """Five years ahead on AU IVI states (both sheets, every January cutoff 2012-2020 that leaves five
+    years of actuals) and ILO annual (cutoffs 2010-2018), lmforecast and statsforecast side by side."""
+    results = {}
+    for name, (sheet, params) in LONG_SETS.items():
+        panel, target = (au_ivi_panel(sheet), TARGET) if name.startswith("au_") else (ilo_panel(), "unemployment_rate")
+        panel = complete_series(panel, target)
+        ds, records, _ = benchmark(panel, models, params, isolate=isolate, target=target,
+                                   metrics=("mase", "wape", f"coverage_{LEVEL}", "direction", "change_error"))
+        naive = next(r["mase"] for r in records if r["model"] == "lmf_naive")
+        for r in records:
+            if "mase" in r:
+                r["mase_vs_naive"] = round(r["mase"] / naive, 4)
+        results[name] = {"protocol": params, "n_series": int(panel.sizes["region"] * panel.sizes["occupation"]),
+                         "cutoffs": [f"{c:%Y-%m}" for c in ds.indexes["cutoff"]], "models": records}
+    payload = {"benchmark": "bench_forecast --long", "doc": long_run.__doc__, "sets": results,
+               "environment": environment()}
+    parts = ["# bench_forecast --long: five years ahead\n"]
+    for name, res in results.items():
+        parts.append(f"## {name}: {res['n_series']} series, horizon {res['protocol']['horizon']}, cutoffs "
+                     f"{', '.join(res['cutoffs'])}\n\n{markdown_table(res['models'], long=True)}\n")
+    md = "\n".join(parts)
     write_results(payload, md, out)
     print(md)
     return payload
@@ -851,17 +952,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="2 states x 6 occupations, fast models, in-process")
-    mode.add_argument("--select", action="store_true", help="choose the recommended configuration on validation sets")
+    mode.add_argument("--select", action="store_true", help="AutoForecaster's rules on the held-out selection windows")
+    mode.add_argument("--long", action="store_true", help="five years ahead: AU IVI states and ILO annual, with peers")
     mode.add_argument("--scale", action="store_true", help="LightGBM backtest on a synthetic 12 x 436 x 180 panel")
     mode.add_argument("--threads", action="store_true", help="LightGBM num_threads 1 vs 2")
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), help="models to run (default: all)")
-    parser.add_argument("--candidates", nargs="+", help="--select: candidate names (default: all)")
+    parser.add_argument("--sets", nargs="+", choices=sorted(SELECTION_SETS), help="--select: selection sets")
     parser.add_argument("--in-process", action="store_true", help="do not isolate models in subprocesses")
     parser.add_argument("--prophet-series", type=int, help="run Prophet on a sample of this many series")
     parser.add_argument("--out", type=Path, help="results JSON (a .md table is written beside it)")
     args = parser.parse_args(argv)
     if args.select:
-        select(args.out or RESULTS / "bench_forecast_selection.json", args.candidates)
+        select(args.out or RESULTS / "bench_forecast_selection.json", args.sets)
+    elif args.long:
+        long_run(args.out or RESULTS / "bench_forecast_long.json", args.models or LONG_MODELS,
+                 isolate=not args.in_process)
     elif args.scale:
         scale(args.out or RESULTS / "bench_forecast_scale.json")
     elif args.threads:
