@@ -19,7 +19,9 @@ How a forecast is made (all in vectorised NumPy over every series at once):
 4. **Strategies.** ``"recursive"``: one one-step model, predictions fed back step by step (the
    loop runs over horizon steps only). ``"direct"``: one model per horizon step ``h`` using only
    data at least ``h`` periods old (lags >= h), all fitted at ``fit`` for steps up to
-   ``max_horizon`` (default five years: 60 models on a monthly panel, so mind the cost).
+   ``max_horizon`` (default five years: 60 models on a monthly panel, so mind the cost). Steps
+   with no training row (a history shorter than the step) hold the forecast of the last step
+   that has a model, with a warning.
 5. **Intervals.** From the shared uncertainty layer
    (:class:`lmforecast.uncertainty.ResidualUncertainty`), calibrated at ``fit`` on errors of
    refits of this same model at origins inside the training data (the training data cut at each
@@ -40,6 +42,8 @@ as of the last refit, so the same refit gives the same interval widths whatever 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -58,6 +62,8 @@ from lmforecast.models.base import FitContext, Forecaster
 from lmforecast.models.transforms import Chain, SeriesScaler, make_transform
 
 __all__ = ["SklearnForecaster", "WINDOW_FEATURES"]
+
+logger = logging.getLogger(__name__)
 
 _CALENDAR_COLUMNS = {
     12: ["month", "month_sin", "month_cos", "days", "holidays", "working_days", "ramadan_share", "eid_days"],
@@ -180,6 +186,12 @@ class SklearnForecaster(Forecaster):
             return False
 
     def _fit_regressor(self, est, X: np.ndarray, target: np.ndarray, categorical: list[int]):
+        empty = ~np.isfinite(X).any(axis=0)
+        if empty.any() and not self._impute_enabled():
+            # a feature never observed in training (short histories) carries no information, and
+            # some NaN-aware regressors (HistGradientBoosting) cannot bin an all-NaN column
+            X = X.copy()
+            X[:, empty] = 0.0
         est.fit(X, target)
         return est
 
@@ -249,7 +261,8 @@ class SklearnForecaster(Forecaster):
             self.core_ = _Core(chain=refit.chain, u=refit.chain.transform(y), y=y, n_time=y.shape[1],
                                exog=dict(self.exog_raw_), calendar=self._calendar_matrix(context.time_index, 0),
                                season=refit.season, lags=refit.lags, windows=refit.windows,
-                               models=refit.models, feature_names=refit.feature_names, fit_core=refit)
+                               models=refit.models, feature_names=refit.feature_names, fit_core=refit,
+                               trained_steps=refit.trained_steps)
 
     def _exog_arrays(self, context: FitContext) -> dict[str, np.ndarray]:
         """Exogenous variables as (series, time) arrays in model space (log1p when >= 0)."""
@@ -303,6 +316,15 @@ class SklearnForecaster(Forecaster):
     def _min_train(self, season_length: int) -> int:
         return 3
 
+    def _origin_forecasts(self, panel, target, lengths, horizon):
+        """Calibration refits; the direct strategy forecasts its ``max_horizon`` steps (NaN beyond)."""
+        steps = horizon if self.strategy != "direct" else min(int(horizon), self._max_horizon())
+        if steps == horizon:
+            return super()._origin_forecasts(panel, target, lengths, horizon)
+        out = np.full((P.series_coords(panel).size, len(lengths), int(horizon)), np.nan)
+        out[:, :, :steps] = super()._origin_forecasts(panel, target, lengths, steps)
+        return out
+
     def _fit_core(self, y, exog, calendar, horizon):
         """Fit transform + model(s) on ``y`` (series, time); ``horizon`` = direct models 1..h."""
         season = P.season_length(self.freq_)
@@ -312,10 +334,19 @@ class SklearnForecaster(Forecaster):
         core = _Core(chain=chain, u=u, y=y, n_time=n_time, exog=exog, calendar=calendar, season=season,
                      lags=tuple(L for L in self.lags_ if L < n_time),
                      windows=tuple(w for w in self.windows_ if w < n_time),
-                     models={}, feature_names=None, fit_core=None)
+                     models={}, feature_names=None, fit_core=None, trained_steps=1)
         steps = [1] if self.strategy == "recursive" else list(range(1, (horizon or 1) + 1))
         for h in steps:
-            self._fit_step(core, h)
+            try:
+                self._fit_step(core, h)
+            except _NoTrainingRows:
+                if h == 1:
+                    raise
+                logger.warning("%s (direct): with %d periods no step beyond %d has training rows; the forecasts "
+                               "of steps %d-%d hold step %d's forecast", type(self).__name__, n_time, h - 1, h,
+                               steps[-1], h - 1)
+                break
+            core.trained_steps = h
         return core
 
     def _fit_step(self, core: _Core, h: int, quantile: float | None = None):
@@ -399,6 +430,9 @@ class SklearnForecaster(Forecaster):
                 key = 0 if quantile is None else (1, quantile)
                 min_lag = 1
             else:
+                if core.trained_steps < h <= self._max_horizon():   # no training rows that far ahead
+                    out[:, h - 1] = out[:, h - 2]
+                    continue
                 key = h if quantile is None else (h, quantile)
                 min_lag = h
             if key not in core.models:
