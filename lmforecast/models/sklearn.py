@@ -128,7 +128,8 @@ class SklearnForecaster(Forecaster):
     Attributes
     ----------
     lags_, windows_ : lags and windows actually used (after dropping too long ones).
-    feature_names_ : names of the model's input columns (of the last model fitted).
+    feature_names_ : names of the input columns of ``model_`` (the direct models of later steps
+        read only the lags at least as long as their step, so they have fewer).
     models_ : fitted regressors by key: ``0`` the recursive one-step model, ``h`` the direct
         model of step ``h``, ``(h, level)`` quantile models.
     model_ : the one-step model (``models_[0]``, or ``models_[1]`` for the direct strategy).
@@ -366,7 +367,8 @@ class SklearnForecaster(Forecaster):
         est = self._fit_regressor(self._make_regressor(quantile), X[rows], target[rows], categorical)
         key = (0 if self.strategy == "recursive" else h) if quantile is None else (h, quantile)
         core.models[key] = est
-        core.feature_names = names
+        if core.feature_names is None:  # the first model fitted: model_ (step 1)
+            core.feature_names = names
         return est
 
     def _design(self, core: _Core, u: np.ndarray, columns: np.ndarray, min_lag: int):

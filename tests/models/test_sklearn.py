@@ -282,3 +282,11 @@ def test_window_stats_selects_rolling_features(panel):
         "roll_mean_3", "roll_std_3", "roll_min_3", "roll_max_3", "growth_3"]
     with pytest.raises(ValueError, match=r"window_stats must be a subset of .*got \('median',\)"):
         ridge(window_stats=("median",)).fit(panel, TARGET)
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_feature_names_are_those_of_the_one_step_model(panel, strategy):
+    """``feature_names_`` names the columns of ``model_`` also when later direct steps (fewer lags) are fitted."""
+    model = ridge(lags=(1, 2, 12), strategy=strategy, max_horizon=3, uncertainty="none").fit(panel, TARGET)
+    assert model.model_.n_features_in_ == len(model.feature_names_)
+    assert model.feature_names_[:3] == ["lag_1", "lag_2", "lag_12"]
