@@ -358,11 +358,11 @@ class SklearnForecaster(Forecaster):
         target = core.u - anchor if self.relative else core.u
         target = target.reshape(-1)
         rows = np.isfinite(target)
-        if not rows.any():
+        if rows.sum() < 2:  # one row is no model (and LightGBM refuses it)
             raise _NoTrainingRows(
                 f"nothing to train on for target {self.target_!r}: {core.u.shape[0]} series x {core.n_time} "
-                f"periods leave no (series, period) with an observed target and observed history "
-                f"{min_lag} period(s) before it; give more periods or fewer/shorter lags")
+                f"periods leave {int(rows.sum())} (series, period) with an observed target and observed history "
+                f"{min_lag} period(s) before it (2 needed); give more periods or fewer/shorter lags")
         categorical = [i for i, n in enumerate(names) if n in ("region_code", "occupation_major_code")]
         est = self._fit_regressor(self._make_regressor(quantile), X[rows], target[rows], categorical)
         key = (0 if self.strategy == "recursive" else h) if quantile is None else (h, quantile)

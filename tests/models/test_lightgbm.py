@@ -194,3 +194,14 @@ def test_histogram_layout_follows_width_and_does_not_change_forecasts(monkeypatc
     col_model = LightGBMForecaster(**narrow).fit(panel, "job_offers")
     assert col_model.model_.get_params()["force_col_wise"] is True
     xr.testing.assert_identical(col_model.predict(6, quantiles=(0.5,)), row_wise)
+
+
+def test_a_direct_step_with_a_single_training_row_is_held_not_fitted(caplog):
+    """One series of 12 months: step 11 has one training row (LightGBM refuses to fit one sample). Steps
+    11-12 hold step 10's forecast instead of failing the fit."""
+    one = synthetic_panel(n_time=12, n_regions=1, n_occupations=1)
+    with caplog.at_level("WARNING", logger="lmforecast.models.sklearn"):
+        model = small(strategy="direct", max_horizon=12, lags=(1,), windows=(), uncertainty="none").fit(one, TARGET)
+    assert max(model.core_.models) == 10 and "steps 11-12 hold step 10's forecast" in caplog.text
+    point = model.predict(12, (0.5,)).sel(quantile=0.5).values.ravel()
+    assert np.isfinite(point).all() and point[10] == point[9] and point[11] == point[9]
