@@ -27,7 +27,11 @@ from lmforecast.models.base import Forecaster
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 CONFIGS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
-SLOW = {"prophet"}                          # ~20 s per short panel (one Prophet per series and refit)
+# run with -m slow: Prophet (~20 s a panel: one Prophet per series and refit), and the monthly cases of
+# configs whose code the fast cases already cover (LightGBM variants, the reconciled and ensemble
+# wrappers of ridge / LightGBM members; the wrappers run fast on the annual panel)
+SLOW = {("prophet", "YS"), ("prophet", "MS"), ("lightgbm_small", "MS"), ("lightgbm_fallback", "MS"),
+        ("ridge_reconciled", "MS"), ("ensemble", "MS")}
 TARGET = "vacancies"
 LEVELS = (0.1, 0.5, 0.9)
 PANELS = {"YS": (6, 5), "MS": (24, 60)}     # frequency: (periods of history, five-year horizon)
@@ -71,7 +75,7 @@ def compose_model(name: str, freq: str, raw_dir: str = "/nonexistent/raw") -> Fo
 
 
 def cases():
-    return [pytest.param(name, freq, id=f"{name}-{freq}", marks=[pytest.mark.slow] if name in SLOW else [])
+    return [pytest.param(name, freq, id=f"{name}-{freq}", marks=[pytest.mark.slow] if (name, freq) in SLOW else [])
             for name in CONFIGS for freq in PANELS]
 
 
