@@ -39,3 +39,13 @@ def make_series_panel():
 def as_series():
     """The function :func:`stacked` (forecast -> ``(series, time[, quantile])`` array)."""
     return stacked
+
+
+@pytest.fixture(scope="session")
+def point_of():
+    """``point_of(model, panel, horizon, target="job_offers")``: point forecasts ``(series, horizon)``
+    of ``model`` fitted on ``panel``."""
+    def point(model, panel, horizon, target="job_offers"):
+        return stacked(model.fit(panel, target).predict(horizon, (0.5,)).sel(quantile=0.5))
+
+    return point

@@ -20,64 +20,60 @@ def exponential(n_years: int, growth=(0.05, 0.10), level=(300.0, 80.0)) -> np.nd
     return np.asarray(level)[:, None] * np.exp(np.asarray(growth)[:, None] * np.arange(n_years))
 
 
-def point(model, panel, horizon, as_series) -> np.ndarray:
-    """Point forecasts ``(series, horizon)`` of ``model`` fitted on ``panel``."""
-    return as_series(model.fit(panel, TARGET).predict(horizon, (0.5,)).sel(quantile=0.5))
 
-
-def test_undamped_ets_continues_an_exponential_trend(make_series_panel, as_series):
+def test_undamped_ets_continues_an_exponential_trend(make_series_panel, point_of):
     """Holt's linear trend on log1p values of an exponential: the growth goes on (within 1 %)."""
     panel = make_series_panel(exponential(15))
-    forecast = point(ETSForecaster(damped_trend=False, uncertainty="none"), panel, 5, as_series)
+    forecast = point_of(ETSForecaster(damped_trend=False, uncertainty="none"), panel, 5)
     truth = exponential(20)[:, 15:]
     npt.assert_allclose(forecast, truth, rtol=0.01)
 
 
-def test_damping_and_simple_smoothing_grow_less(make_series_panel, as_series):
+def test_damping_and_simple_smoothing_grow_less(make_series_panel, point_of):
     """Damped trend grows less than the undamped one; no trend (simple smoothing) stays flat."""
     panel = make_series_panel(exponential(15))
-    undamped = point(ETSForecaster(damped_trend=False, uncertainty="none"), panel, 5, as_series)
-    damped = point(ETSForecaster(uncertainty="none"), panel, 5, as_series)
-    flat = point(ETSForecaster(trend=None, uncertainty="none"), panel, 5, as_series)
+    undamped = point_of(ETSForecaster(damped_trend=False, uncertainty="none"), panel, 5)
+    damped = point_of(ETSForecaster(uncertainty="none"), panel, 5)
+    flat = point_of(ETSForecaster(trend=None, uncertainty="none"), panel, 5)
     last = exponential(15)[:, -1:]
     assert (damped[:, -1] < undamped[:, -1]).all() and (damped[:, -1] > last[:, 0]).all()
     npt.assert_allclose(flat, np.repeat(flat[:, :1], 5, axis=1), rtol=1e-9)
     npt.assert_allclose(flat[:, 0], last[:, 0], rtol=0.02)
 
 
-def test_theta_follows_the_trend_and_keeps_forecasts_positive(make_series_panel, as_series):
+def test_theta_follows_the_trend_and_keeps_forecasts_positive(make_series_panel, point_of):
     """Theta (SES with half the linear trend): rising forecasts for rising series, >= 0."""
-    forecast = point(ThetaForecaster(uncertainty="none"), make_series_panel(exponential(15)), 5, as_series)
+    forecast = point_of(ThetaForecaster(uncertainty="none"), make_series_panel(exponential(15)), 5)
     assert (np.diff(forecast, axis=1) > 0).all() and (forecast > exponential(15)[:, -1:]).all()
 
 
-def test_monthly_fits_are_seasonally_adjusted_and_the_pattern_put_back(make_series_panel, as_series):
+def test_monthly_fits_are_seasonally_adjusted_and_the_pattern_put_back(make_series_panel, point_of):
     """A monthly series with a strong within-year pattern: the forecast keeps the pattern's peaks."""
     months = np.arange(48)
     values = 500 * (1 + 0.4 * np.sin(2 * np.pi * months / 12))[None, :] * np.ones((2, 1))
-    forecast = point(ETSForecaster(uncertainty="none"), make_series_panel(values, "MS"), 12, as_series)
+    forecast = point_of(ETSForecaster(uncertainty="none"), make_series_panel(values, "MS"), 12)
     npt.assert_allclose(forecast, values[:, :12], rtol=0.02)   # same months of the year, same values
 
 
-def test_trailing_gaps_are_covered_by_the_first_steps(make_series_panel, as_series):
+def test_trailing_gaps_are_covered_by_the_first_steps(make_series_panel, point_of):
     """Last two values missing: the forecast is the one made at the last observation, two steps on."""
     values = exponential(12) * np.exp(np.random.default_rng(0).normal(0, 0.03, (2, 12)))
     gappy = values.copy()
     gappy[0, -2:] = np.nan
-    full = point(ThetaForecaster(uncertainty="none"), make_series_panel(gappy), 3, as_series)
-    cut = point(ThetaForecaster(uncertainty="none"), make_series_panel(values[:, :-2]), 5, as_series)
+    full = point_of(ThetaForecaster(uncertainty="none"), make_series_panel(gappy), 3)
+    cut = point_of(ThetaForecaster(uncertainty="none"), make_series_panel(values[:, :-2]), 5)
     npt.assert_allclose(full[0], cut[0, 2:], rtol=1e-12)
 
 
-def test_internal_gaps_are_interpolated(make_series_panel, as_series):
+def test_internal_gaps_are_interpolated(make_series_panel, point_of):
     """An internal gap is filled by linear interpolation before the fit."""
     values = exponential(10) * np.exp(np.random.default_rng(1).normal(0, 0.03, (2, 10)))
     gappy = values.copy()
     gappy[1, 4] = np.nan
     filled = values.copy()
     filled[1, 4] = (values[1, 3] + values[1, 5]) / 2
-    npt.assert_allclose(point(ThetaForecaster(uncertainty="none"), make_series_panel(gappy), 3, as_series),
-                        point(ThetaForecaster(uncertainty="none"), make_series_panel(filled), 3, as_series),
+    npt.assert_allclose(point_of(ThetaForecaster(uncertainty="none"), make_series_panel(gappy), 3),
+                        point_of(ThetaForecaster(uncertainty="none"), make_series_panel(filled), 3),
                         rtol=1e-12)
 
 
@@ -113,7 +109,8 @@ def test_forecasts_are_made_at_fit_for_max_horizon_steps(make_series_panel):
     forecast = model.predict(3, (0.1, 0.5, 0.9))
     assert (forecast.diff("quantile") >= 0).all()
     assert (forecast.sel(quantile=0.9) > forecast.sel(quantile=0.5)).all()
-    with pytest.raises(ValueError, match=re.escape("ThetaForecaster was fitted for 3 steps (max_horizon); asked for 4")):
+    message = "ThetaForecaster was fitted for 3 steps (max_horizon); asked for 4"
+    with pytest.raises(ValueError, match=re.escape(message)):
         model.predict(4)
 
 

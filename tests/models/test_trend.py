@@ -14,32 +14,28 @@ from lmforecast.models.trend import TrendForecaster
 TARGET = "job_offers"
 
 
-def point(model, panel, horizon, as_series) -> np.ndarray:
-    """Point forecasts ``(series, horizon)`` of ``model`` fitted on ``panel``."""
-    return as_series(model.fit(panel, TARGET).predict(horizon, (0.5,)).sel(quantile=0.5))
 
-
-def test_an_exact_exponential_trend_is_recovered(make_series_panel, as_series):
+def test_an_exact_exponential_trend_is_recovered(make_series_panel, point_of):
     """log1p levels on a straight line (growth 3 % and 8 % a year): the forecast continues the line exactly."""
     t = np.arange(12)
     log_level = np.array([[4.0], [6.0]]) + np.array([[0.03], [0.08]]) * t
     panel = make_series_panel(np.expm1(log_level))
     model = TrendForecaster(uncertainty="none")
     future = np.arange(12, 17)
-    npt.assert_allclose(point(model, panel, 5, as_series),
+    npt.assert_allclose(point_of(model, panel, 5),
                         np.expm1(np.array([[4.0], [6.0]]) + np.array([[0.03], [0.08]]) * future), rtol=1e-10)
     npt.assert_allclose(model.slope_, [0.03, 0.08])
 
 
-def test_damping_shrinks_the_yearly_growth_geometrically(make_series_panel, as_series):
+def test_damping_shrinks_the_yearly_growth_geometrically(make_series_panel, point_of):
     """``level(t + k) = level(t) exp(slope (phi + ... + phi^k))`` in log1p; damping 0 keeps the last level."""
     t = np.arange(10)
     panel = make_series_panel(np.expm1(5.0 + 0.1 * t)[None, :])
     phi = 0.5
     cumulative = np.cumsum(phi ** np.arange(1, 4))
-    npt.assert_allclose(point(TrendForecaster(damping=phi, uncertainty="none"), panel, 3, as_series),
+    npt.assert_allclose(point_of(TrendForecaster(damping=phi, uncertainty="none"), panel, 3),
                         np.expm1(5.9 + 0.1 * cumulative)[None, :], rtol=1e-10)
-    npt.assert_allclose(point(TrendForecaster(damping=0.0, uncertainty="none"), panel, 3, as_series),
+    npt.assert_allclose(point_of(TrendForecaster(damping=0.0, uncertainty="none"), panel, 3),
                         np.full((1, 3), np.expm1(5.9)), rtol=1e-10)
 
 
@@ -51,7 +47,7 @@ def test_years_restricts_the_slope_to_the_recent_blocks(make_series_panel):
     assert TrendForecaster(uncertainty="none").fit(panel, TARGET).slope_[0] < 0.05
 
 
-def test_monthly_exponential_growth_with_a_seasonal_pattern(make_series_panel, as_series):
+def test_monthly_exponential_growth_with_a_seasonal_pattern(make_series_panel, point_of):
     """Monthly: the yearly growth of the annual means is continued and the within-year pattern put back
     (detrended within the year: before, 6 % growth made the index 2.7 % low in January, 2.8 % high in
     December)."""
@@ -59,7 +55,7 @@ def test_monthly_exponential_growth_with_a_seasonal_pattern(make_series_panel, a
     pattern = 1 + 0.3 * np.sin(2 * np.pi * (months % 12) / 12)
     level = 1000 * np.exp(0.06 * months / 12)
     panel = make_series_panel((level * pattern)[None, :], freq="MS")
-    forecast = point(TrendForecaster(uncertainty="none"), panel, 24, as_series)[0]
+    forecast = point_of(TrendForecaster(uncertainty="none"), panel, 24)[0]
     future = np.arange(72, 96)
     truth = 1000 * np.exp(0.06 * future / 12) * (1 + 0.3 * np.sin(2 * np.pi * (future % 12) / 12))
     npt.assert_allclose(forecast, truth, rtol=5e-3)
