@@ -37,6 +37,7 @@ then exceed the unconstrained MinT totals by the clipped amounts.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -135,7 +136,8 @@ def shrink_covariance(residuals: np.ndarray) -> tuple[np.ndarray, float]:
     x = residuals[:, complete].T                                 # (time, series)
     n = x.shape[0]
     if n < 2:
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # rows without residuals: floored below
             var = np.nanmean(residuals ** 2, axis=1)
         var = _floor_variance(var)
         return np.diag(var), 1.0
@@ -390,7 +392,9 @@ class Reconciled(Forecaster):
         DataArray ``(time, region, occupation, quantile)`` with regions ``+ national`` and
         occupations ``+ major:<g> + total`` (see :func:`aggregate_panel`), target units. The 0.5
         quantile of each aggregate is the sum of its bottom series' points; the other quantiles
-        are those of the sums of ``n_paths`` joint sample paths of the bottom series.
+        are those of the sums of ``n_paths`` joint sample paths of the bottom series, clamped to
+        the point sum where they fall on its wrong side (lower levels never above it, upper
+        levels never below it).
         """
         from lmforecast.models.base import check_quantiles
 
@@ -408,8 +412,12 @@ class Reconciled(Forecaster):
                 paths = np.clip(paths, 0.0, None)
             summed = (S @ paths.reshape(paths.shape[0], -1)).reshape(S.shape[0], horizon, -1)
             full[rows] = np.quantile(summed, levels_q, axis=-1).transpose(1, 2, 0)
-        full[rows, :, levels_q.index(0.5)] = sums
-        full = np.sort(full, axis=-1)
+        mid = levels_q.index(0.5)
+        full[rows, :, mid] = sums
+        # the sum of medians is not the median of the sum (skewed or one-sided errors): a path
+        # quantile on the wrong side of the point sum is clamped to it, never sorted past it
+        full[..., :mid] = np.fmin(full[..., :mid], full[..., mid:mid + 1])
+        full[..., mid + 1:] = np.fmax(full[..., mid + 1:], full[..., mid:mid + 1])
         keys = pd.MultiIndex.from_arrays([self.labels_.get_level_values(1), self.labels_.get_level_values(2)],
                                          names=[P.REGION, P.OCCUPATION])
         stacked = xr.DataArray(full, dims=(P.SERIES, P.TIME, P.QUANTILE),

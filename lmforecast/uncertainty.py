@@ -263,7 +263,8 @@ class ResidualUncertainty(BaseEstimator):
     Attributes (after ``fit``)
     --------------------------
     horizon_ : calibrated steps; scale_ : ``(series,)`` scales; origin_times_ : origins;
-    pool_of_ : ``(series, horizon_)`` pool ids; pools_ : sorted scaled errors per pool;
+    pool_of_ : ``(series, horizon_)`` pool ids; pool_values_ : float32 sorted scaled errors of
+    every pool, one after the other (pool ``p`` at ``pool_starts_[p]``, ``pool_sizes_[p]`` long);
     calibrated_steps_ : last step with its own errors (0 = none); alpha_ : extrapolation
     exponent; lam_, beta_ : temporal dependence; scores_ : ``(samples, series)`` float32
     normal scores for the cross-series copula; shrinkage_ : Ledoit-Wolf shrinkage.
@@ -337,12 +338,12 @@ class ResidualUncertainty(BaseEstimator):
             logger.warning("no horizon step has %d calibration errors%s: intervals follow a Gaussian random "
                            "walk on each series' scale (sigma = 1.25 x mean absolute change per step)",
                            int(self.min_step_errors), where)
-            self.pools_, self.pool_labels_ = [], []
+            self.pool_labels_ = []
             self.pool_sizes_ = self.pool_starts_ = np.zeros(0, dtype=int)
-            self.pool_values_ = np.zeros(0)
+            self.pool_values_ = np.zeros(0, dtype=np.float32)
             self.pool_windows_ = np.zeros(0, dtype=int)
             self.within_corr_ = 0.0
-            self.pool_of_ = np.full((n_series, horizon), -1, dtype=int)
+            self.pool_of_ = np.full((n_series, horizon), -1, dtype=np.int32)
             self.alpha_, self.lam_, self.beta_ = 0.5, 1.0, 0.5
             self.scores_ = np.zeros((0, n_series), dtype=np.float32)
             self.shrinkage_ = 1.0
@@ -402,10 +403,11 @@ class ResidualUncertainty(BaseEstimator):
                         pools.append(values)
                         windows.append(int(np.isfinite(block).any(axis=0).sum()))
                         labels.append(f"h={h + 1} {name} {key} (n={values.size})")
-        self.pools_, self.pool_labels_, self.pool_of_ = pools, labels, pool_of
+        # stored once, compactly: the errors dominate a fitted model's size
+        self.pool_labels_, self.pool_of_ = labels, pool_of.astype(np.int32)
         self.pool_sizes_ = np.array([p.size for p in pools], dtype=int)
         self.pool_starts_ = np.concatenate([[0], np.cumsum(self.pool_sizes_)[:-1]]).astype(int)
-        self.pool_values_ = np.concatenate(pools) if pools else np.zeros(0)
+        self.pool_values_ = (np.concatenate(pools) if pools else np.zeros(0)).astype(np.float32)
         self.pool_windows_ = np.array(windows, dtype=int)
 
     def _small_sample_factor(self, level: float) -> np.ndarray:
@@ -469,10 +471,11 @@ class ResidualUncertainty(BaseEstimator):
         for h in range(scaled.shape[2]):
             for pool in np.unique(self.pool_of_[:, h]):
                 members = self.pool_of_[:, h] == pool
-                values = self.pools_[pool]
+                start = self.pool_starts_[pool]
+                values = self.pool_values_[start:start + self.pool_sizes_[pool]]
                 if values.size == 0:
                     continue
-                block = scaled[members, :, h]
+                block = scaled[members, :, h].astype(np.float32)
                 ok = np.isfinite(block)
                 rank = (np.searchsorted(values, block[ok], "left") + np.searchsorted(values, block[ok], "right")) / 2
                 scores = np.full(block.shape, np.nan)
@@ -553,7 +556,7 @@ class ResidualUncertainty(BaseEstimator):
                 "errors_last_step": int(self.n_errors_[-1]), "alpha": round(float(self.alpha_), 3),
                 "lam": round(float(self.lam_), 3), "beta": round(float(self.beta_), 3),
                 "shrinkage": round(float(self.shrinkage_), 3), "within_corr": round(float(self.within_corr_), 3),
-                "n_pools": len(self.pools_)}
+                "n_pools": len(self.pool_sizes_)}
 
 
 # --- dependence -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import lmforecast.models
 from lmforecast import panel as P
 from lmforecast.backtest import assert_no_leakage
 from lmforecast.models.base import Forecaster
+from lmforecast.uncertainty import ResidualUncertainty
 
 CUTOFF = "2021-12-01"  # 36 training months: enough for Prophet (min 26 observations)
 HORIZON = 3
@@ -63,9 +64,8 @@ class LastValue(Forecaster):
         position = y.shape[1] - 1 - np.argmax(observed[:, ::-1], axis=1)
         self.last_ = np.where(observed.any(axis=1), y[np.arange(y.shape[0]), position], np.nan)
 
-    def _predict_series(self, horizon, quantiles):
-        factor = 1 + 0.2 * (np.asarray(quantiles) - 0.5)
-        return np.broadcast_to(self.last_[:, None, None] * factor, (len(self.last_), horizon, len(quantiles))).copy()
+    def _predict_point(self, horizon):
+        return np.repeat(self.last_[:, None], horizon, axis=1)
 
 
 class UsesExogenous(LastValue):
@@ -83,10 +83,9 @@ class PeeksAtFuture(LastValue):
     def __init__(self, full_panel=None):
         self.full_panel = full_panel
 
-    def _predict_series(self, horizon, quantiles):
+    def _predict_point(self, horizon):
         future = self.context_.future_index(horizon)
-        truth = P.stack_series(self.full_panel[self.target_].sel(time=future)).values
-        return np.repeat(truth[:, :, None], len(quantiles), axis=2)
+        return P.stack_series(self.full_panel[self.target_].reindex(time=future)).values
 
 
 class PeeksAtUnpublished(LastValue):
@@ -130,9 +129,11 @@ def test_harness_rejects_a_cutoff_outside_the_panel(panel):
 EXPECTED = {
     "Naive": "baselines", "SeasonalNaive": "baselines", "Drift": "baselines", "HistoricalMean": "baselines",
     "SklearnForecaster": "sklearn", "LightGBMForecaster": "lightgbm", "ProphetForecaster": "prophet",
-    "Ensemble": "ensemble",
+    "Ensemble": "ensemble", "WithFallback": "fallback", "ETSForecaster": "statsmodels",
+    "ThetaForecaster": "statsmodels", "ShareForecaster": "shares", "FixedShare": "shares",
+    "TrendForecaster": "trend", "MultiYearChangeForecaster": "change", "AutoForecaster": "recommended",
 }
-SLOW = {"ProphetForecaster"}
+SLOW = {"ProphetForecaster", "ETSForecaster"}  # ETS: ~0.1-0.3 s per series and fit
 
 
 def _naive():
@@ -156,9 +157,10 @@ REQUIRED_ARGUMENTS = {
     "regressor": _ridge, "estimator": _ridge,
     "members": _members, "models": _members, "forecasters": _members,
 }
-# keep the fits small and single-threaded; let global models read an exogenous variable (90-day lag)
+# keep the fits small and single-threaded (two calibration origins: the calibration must not leak
+# either); let global models read an exogenous variable (90-day lag)
 SMALL_ARGUMENTS = {"n_estimators": 20, "num_threads": 1, "n_jobs": 1, "progress": False,
-                   "exog_lags": {"graduates": (1, 3)}}
+                   "exog_lags": {"graduates": (1, 3)}, "uncertainty": ResidualUncertainty(n_windows=2)}
 
 
 def discover() -> tuple[dict[str, type], dict[str, str]]:

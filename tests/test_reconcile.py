@@ -43,11 +43,9 @@ class DampedAggregates(Forecaster):
         occupations = context.series_index.get_level_values(1)
         self.aggregate_ = np.asarray((regions == P.NATIONAL) | ~occupations.isin(OCCUPATIONS))
 
-    def _predict_series(self, horizon, quantiles):
+    def _predict_point(self, horizon):
         point = naive_point(self.y_, horizon)
-        point = np.where(self.aggregate_[:, None], 0.9 * point, 1.01 * point)
-        offsets = (np.asarray(quantiles) - 0.5) * 0.2 * np.abs(point)[:, :, None]
-        return point[:, :, None] + offsets
+        return np.where(self.aggregate_[:, None], 0.9 * point, 1.01 * point)
 
 
 # --------------------------------------------------------------------------- summing matrix
@@ -189,15 +187,27 @@ def test_bottom_up_equals_the_base_bottom_forecasts_and_mint_differs_from_ols():
     assert float(relative.max()) > 0.01
 
 
-def test_quantiles_are_shifted_with_the_point_so_widths_are_kept():
+def test_aggregate_intervals_are_quantiles_of_the_summed_joint_paths():
+    """Every level's interval is that of the sum of the bottom series' joint sample paths (never a sum of
+    quantiles), clamped to the median, which is the sum of the bottom points."""
     panel = make_panel(2)
-    base = DampedAggregates().fit(panel, "job_offers").predict(2, (0.1, 0.5, 0.9))
-    reconciled = Reconciled(DampedAggregates(), method="ols").fit(panel, "job_offers").predict(2, (0.1, 0.5, 0.9))
-    width = lambda f: f.sel(quantile=0.9) - f.sel(quantile=0.1)  # noqa: E731
-    unclipped = reconciled.sel(quantile=0.1) > 0     # lower bounds clipped at 0 are narrower
-    assert int(unclipped.sum()) >= 20
-    xr.testing.assert_allclose(width(reconciled).where(unclipped), width(base).where(unclipped))
-    assert float(np.abs(reconciled.sel(quantile=0.5) - base.sel(quantile=0.5)).max()) > 0
+    model = Reconciled(Naive(), method="ols").fit(panel, "job_offers")
+    levels = model.predict_all_levels(4, (0.1, 0.5, 0.9), n_paths=400, seed=7)
+    paths = model.sample_paths(4, n_paths=400, seed=7)
+    bottom = model.predict(4, (0.1, 0.5, 0.9))
+    point = bottom.sel(quantile=0.5)
+    for region, regions in [("national", ["MA-01", "MA-06", "MA-08"]), ("MA-06", ["MA-06"])]:
+        got = levels.sel(region=region, occupation="total")
+        summed = paths.sel(region=regions).sum(["region", "occupation"])
+        point_sum = point.sel(region=regions).sum(["region", "occupation"])
+        npt.assert_allclose(got.sel(quantile=0.5), point_sum, rtol=1e-9)
+        low, high = (summed.quantile(q, "path").values for q in (0.1, 0.9))
+        npt.assert_allclose(got.sel(quantile=0.1), np.minimum(low, point_sum), rtol=1e-9)
+        npt.assert_allclose(got.sel(quantile=0.9), np.maximum(high, point_sum), rtol=1e-9)
+    # dependent paths: the total's interval is narrower than the sum of the bottom intervals
+    total = levels.sel(region="national", occupation="total")
+    summed_widths = (bottom.sel(quantile=0.9) - bottom.sel(quantile=0.1)).sum(["region", "occupation"])
+    assert ((total.sel(quantile=0.9) - total.sel(quantile=0.1)) < summed_widths).all()
 
 
 def test_unobserved_bottom_series_stay_nan_and_out_of_the_totals():

@@ -21,6 +21,7 @@ from lmforecast import tracking as T
 from lmforecast.backtest import RollingOriginSplitter, backtest, save_backtest
 from lmforecast.metrics import evaluate
 from lmforecast.models.baselines import Naive, SeasonalNaive
+from lmforecast.uncertainty import ResidualUncertainty
 
 METRICS = ["mase", "wape", "coverage_80"]
 
@@ -242,7 +243,8 @@ def test_forecaster_file_round_trip(tmp_path, panel):
 # --------------------------------------------------------------------------- leaderboard
 def test_leaderboard_ranks_runs(store, panel):
     scores = {}
-    for name, model in {"naive": Naive(), "seasonal_naive": SeasonalNaive()}.items():
+    six = ResidualUncertainty(n_windows=6)
+    for name, model in {"naive": Naive(uncertainty=six), "seasonal_naive": SeasonalNaive(uncertainty=six)}.items():
         _, overall = log_one(store, "board", name, model, panel)
         scores[name] = overall
     with pytest.raises(RuntimeError):  # a failed run is not ranked
@@ -253,7 +255,7 @@ def test_leaderboard_ranks_runs(store, panel):
     assert sorted(board["model"]) == ["naive", "seasonal_naive"]
     assert board["mase"].is_monotonic_increasing
     assert board.loc[0, "model"] == min(scores, key=lambda n: scores[n]["mase"])
-    assert "n_windows_calibration=6" in board.loc[0, "params"]
+    assert "uncertainty__n_windows=6" in board.loc[0, "params"]      # the model's params, as logged
     by_coverage = T.leaderboard("board", store[0], metric="coverage_80", top=1)
     assert len(by_coverage) == 1
     assert by_coverage.loc[0, "model"] == min(scores, key=lambda n: abs(scores[n]["coverage_80"] - 0.8))

@@ -47,7 +47,10 @@ def seasonal_index(y: np.ndarray, season: int, years: int = 3) -> np.ndarray:
     """Within-year pattern of each series: ratio to the block mean by position, ``(series, season)``.
 
     Averaged over the last ``years`` blocks (positions counted back from the end, position
-    ``season - 1`` = the last period); 1 where unknown, normalised to mean 1.
+    ``season - 1`` = the last period); 1 where unknown, normalised to mean 1. The growth within
+    a block (the average yearly log growth of the block means, spread evenly over the positions)
+    is taken out first: otherwise a growing series' index would be low early in the year and
+    high late in it, and the growth would be counted twice on a path that already grows.
     """
     season = max(1, int(season))
     if season == 1:
@@ -59,7 +62,11 @@ def seasonal_index(y: np.ndarray, season: int, years: int = 3) -> np.ndarray:
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         means = np.nanmean(block, axis=2, keepdims=True)
-        ratio = np.nanmean(np.where(means > 0, block / means, np.nan), axis=1)
+        log_means = np.where(means[:, :, 0] > 0, np.log(means[:, :, 0]), np.nan)
+        growth = np.nan_to_num(np.nanmean(np.diff(log_means, axis=1), axis=1)) if n_blocks > 1 else 0.0
+        position = (np.arange(season) - (season - 1) / 2) / season
+        trend = np.exp(np.asarray(growth).reshape(-1, 1, 1) * position[None, None, :])
+        ratio = np.nanmean(np.where(means > 0, block / (means * trend), np.nan), axis=1)
     ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
     return ratio / ratio.mean(axis=1, keepdims=True)
 

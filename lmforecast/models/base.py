@@ -204,7 +204,11 @@ class Forecaster(BaseEstimator):
         """Point forecasts ``(series, window, horizon)`` of refits on the first ``n`` periods, ``n`` in ``lengths``.
 
         Default: a clone of this model fitted (point only) on each cut panel. An origin where
-        the model cannot be fitted (too little history) gives NaN forecasts: it is skipped.
+        the model cannot be fitted (too little history) gives NaN forecasts: it is skipped. The
+        refits' points are taken as the model makes them (``_predict_point``, clipped at 0 for a
+        non-negative target), without the never-NaN patch of ``predict``: a non-finite forecast
+        at an origin is no error to calibrate on (and a wrapper such as
+        :class:`~lmforecast.models.fallback.WithFallback` must see it to replace it).
         """
         out = np.full((P.series_coords(panel).size, len(lengths), horizon), np.nan)
         bar = tqdm(lengths, desc=f"{type(self).__name__} calibration refits", leave=False, disable=None)
@@ -216,7 +220,8 @@ class Forecaster(BaseEstimator):
                 logger.info("%s: no calibration refit at origin %s (%s)", type(self).__name__,
                             f"{cut.indexes[P.TIME][-1]:%Y-%m}", exc)
                 continue
-            out[:, w, :] = refit._predict_point_checked(horizon)
+            point = np.asarray(refit._predict_point(horizon), dtype=float)
+            out[:, w, :] = np.clip(point, 0.0, None) if refit.nonnegative_ else point
         bar.close()
         return out
 

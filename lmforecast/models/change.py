@@ -20,6 +20,7 @@ frequency (:func:`lmforecast.models._annual.paths_from_annual`).
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -31,11 +32,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from lmforecast import panel as P
-from lmforecast.errors import PanelError
 from lmforecast.models._annual import annual_blocks, paths_from_annual, seasonal_index
 from lmforecast.models.base import FitContext, Forecaster
 
 __all__ = ["MultiYearChangeForecaster", "change_features"]
+
+logger = logging.getLogger(__name__)
 
 FEATURES = ("growth_1y", "growth_3y", "growth_5y", "deviation_10y", "region_growth_3y", "occupation_growth_3y")
 
@@ -79,9 +81,14 @@ class MultiYearChangeForecaster(Forecaster):
     seasonal : put back each series' within-year pattern (monthly/quarterly panels).
     uncertainty : the uncertainty layer (see :class:`~lmforecast.models.base.Forecaster`).
 
+    With fewer than three year-long blocks of history, or fewer than ten ``(series, origin)``
+    pairs with a known one-year change, nothing can be learnt: every series gets the naive
+    forecast (its last observed value), and a warning says so.
+
     Attributes
     ----------
-    models_ : ``{k: fitted pipeline}``; n_samples_ : ``{k: training rows}``.
+    models_ : ``{k: fitted pipeline}`` (empty when the naive fallback is used); n_samples_ :
+    ``{k: training rows}``.
     """
 
     def __init__(self, regressor=None, years: int | None = None, seasonal: bool = True, uncertainty=None):
@@ -102,15 +109,16 @@ class MultiYearChangeForecaster(Forecaster):
         self.log_ = bool(context.nonnegative)
         levels = self._levels(y, season)
         n_blocks = levels.shape[1]
+        self.models_, self.n_samples_ = {}, {}
         if n_blocks < 3:
-            raise PanelError(f"MultiYearChangeForecaster needs 3 year-long blocks of history, got {n_blocks}")
+            self._fall_back(context, f"{n_blocks} year-long blocks of history (it needs 3)")
+            return
         regions = context.series_index.get_level_values(P.REGION).astype(str)
         occupations = context.series_index.get_level_values(P.OCCUPATION).astype(str)
         self.region_of_ = pd.factorize(regions)[0]
         self.occupation_of_ = pd.factorize(occupations)[0]
         features = {b: change_features(levels, self.region_of_, self.occupation_of_, b) for b in range(n_blocks)}
         base = self.regressor if self.regressor is not None else Ridge(alpha=1.0)
-        self.models_, self.n_samples_ = {}, {}
         for k in range(1, self.years_ + 1):
             X = [features[b] for b in range(n_blocks - k)]
             Y = [levels[:, b + k] - levels[:, b] for b in range(n_blocks - k)]
@@ -125,17 +133,27 @@ class MultiYearChangeForecaster(Forecaster):
             self.models_[k] = model.fit(X[rows], Y[rows])
             self.n_samples_[k] = int(rows.sum())
         if not self.models_:
-            raise PanelError("MultiYearChangeForecaster found no (series, origin) with a known change to learn from")
+            self._fall_back(context, "fewer than 10 (series, origin) pairs with a known one-year change")
+            return
         self.features_now_ = features[n_blocks - 1]
         self.level_now_ = levels[:, -1]
         self.last_block_ = annual_blocks(y, season)[:, -1]
         self.pattern_ = seasonal_index(y, season) if (self.seasonal and season > 1) else None
+
+    def _fall_back(self, context: FitContext, reason: str) -> None:
+        """Too little history to learn a change: every series gets the naive forecast (logged)."""
+        observed = [tuple(map(str, key)) for key, ok in zip(context.series_index, self.has_history_) if ok]
+        logger.warning("MultiYearChangeForecaster on %r: %s; the %d series with history get the naive forecast "
+                       "(last observed value): %s", context.target, reason, len(observed),
+                       observed[:5] + (["..."] if len(observed) > 5 else []))
 
     def _levels(self, y: np.ndarray, season: int) -> np.ndarray:
         blocks = annual_blocks(y, season)
         return np.log1p(np.maximum(blocks, 0.0)) if self.log_ else blocks
 
     def _predict_point(self, horizon: int) -> np.ndarray:
+        if not self.models_:  # too little history at fit: naive
+            return np.repeat(self.last_observed_[:, None], horizon, axis=1)
         season = self.season_length_
         n_years = int(np.ceil(horizon / season)) + 1
         fitted = max(self.models_)

@@ -9,7 +9,9 @@ Same features, target space and strategies as :class:`lmforecast.models.sklearn.
 * ``interval_method="quantile"``: one LightGBM model per level of ``quantile_levels`` with
   ``objective="quantile"``, all fitted at ``fit``; in the recursive strategy each quantile model
   reads the point forecast's path for its lag features. The 0.5 level stays the point (L2)
-  forecast. Sample paths still come from the uncertainty layer.
+  forecast. Each side's distance to the point is made non-decreasing over the horizon (a
+  recursive quantile model is a one-step model: its spread does not grow by itself). Sample
+  paths still come from the uncertainty layer.
 
 Threads: ``num_threads=1`` by default. On a 2-core machine LightGBM with 2 threads ran 2.8x
 (idle) to 4.5x (one core busy) slower than with 1 (thread contention on small data sets;
@@ -126,7 +128,7 @@ class LightGBMForecaster(SklearnForecaster):
     def _fit_core(self, y, exog, calendar, horizon):
         core = super()._fit_core(y, exog, calendar, horizon)
         if self.interval_method == "quantile":
-            steps = [1] if self.strategy == "recursive" else range(1, horizon + 1)
+            steps = [1] if self.strategy == "recursive" else range(1, core.trained_steps + 1)
             for level in self.quantile_levels:
                 if not 0.0 < float(level) < 1.0 or float(level) == 0.5:
                     raise ValueError(f"quantile_levels must lie in (0, 1) and differ from 0.5, got {level}")
@@ -149,4 +151,9 @@ class LightGBMForecaster(SklearnForecaster):
         for j, level in enumerate(levels):
             out[:, :, j] = point if level == 0.5 else self._predict_core(
                 core, horizon, quantile=float(level), point_path=point if self.strategy == "recursive" else None)
-        return out
+        # offsets from the point never shrink further ahead (as in the uncertainty layer): the
+        # recursive quantile models are one-step models, and small panels give noisy quantiles
+        offsets = out - point[:, :, None]
+        side = np.sign(np.asarray(levels, dtype=float) - 0.5)[None, None, :]
+        spread = np.fmax.accumulate(np.nan_to_num(np.maximum(offsets * side, 0.0), nan=0.0), axis=1)
+        return np.where(np.isfinite(out), point[:, :, None] + side * spread, np.nan)

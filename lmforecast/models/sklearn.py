@@ -19,7 +19,9 @@ How a forecast is made (all in vectorised NumPy over every series at once):
 4. **Strategies.** ``"recursive"``: one one-step model, predictions fed back step by step (the
    loop runs over horizon steps only). ``"direct"``: one model per horizon step ``h`` using only
    data at least ``h`` periods old (lags >= h), all fitted at ``fit`` for steps up to
-   ``max_horizon`` (default five years: 60 models on a monthly panel, so mind the cost).
+   ``max_horizon`` (default five years: 60 models on a monthly panel, so mind the cost). Steps
+   with no training row (a history shorter than the step) hold the forecast of the last step
+   that has a model, with a warning.
 5. **Intervals.** From the shared uncertainty layer
    (:class:`lmforecast.uncertainty.ResidualUncertainty`), calibrated at ``fit`` on errors of
    refits of this same model at origins inside the training data (the training data cut at each
@@ -40,6 +42,8 @@ as of the last refit, so the same refit gives the same interval widths whatever 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -58,6 +62,8 @@ from lmforecast.models.base import FitContext, Forecaster
 from lmforecast.models.transforms import Chain, SeriesScaler, make_transform
 
 __all__ = ["SklearnForecaster", "WINDOW_FEATURES"]
+
+logger = logging.getLogger(__name__)
 
 _CALENDAR_COLUMNS = {
     12: ["month", "month_sin", "month_cos", "days", "holidays", "working_days", "ramadan_share", "eid_days"],
@@ -122,7 +128,8 @@ class SklearnForecaster(Forecaster):
     Attributes
     ----------
     lags_, windows_ : lags and windows actually used (after dropping too long ones).
-    feature_names_ : names of the model's input columns (of the last model fitted).
+    feature_names_ : names of the input columns of ``model_`` (the direct models of later steps
+        read only the lags at least as long as their step, so they have fewer).
     models_ : fitted regressors by key: ``0`` the recursive one-step model, ``h`` the direct
         model of step ``h``, ``(h, level)`` quantile models.
     model_ : the one-step model (``models_[0]``, or ``models_[1]`` for the direct strategy).
@@ -180,6 +187,12 @@ class SklearnForecaster(Forecaster):
             return False
 
     def _fit_regressor(self, est, X: np.ndarray, target: np.ndarray, categorical: list[int]):
+        empty = ~np.isfinite(X).any(axis=0)
+        if empty.any() and not self._impute_enabled():
+            # a feature never observed in training (short histories) carries no information, and
+            # some NaN-aware regressors (HistGradientBoosting) cannot bin an all-NaN column
+            X = X.copy()
+            X[:, empty] = 0.0
         est.fit(X, target)
         return est
 
@@ -249,7 +262,8 @@ class SklearnForecaster(Forecaster):
             self.core_ = _Core(chain=refit.chain, u=refit.chain.transform(y), y=y, n_time=y.shape[1],
                                exog=dict(self.exog_raw_), calendar=self._calendar_matrix(context.time_index, 0),
                                season=refit.season, lags=refit.lags, windows=refit.windows,
-                               models=refit.models, feature_names=refit.feature_names, fit_core=refit)
+                               models=refit.models, feature_names=refit.feature_names, fit_core=refit,
+                               trained_steps=refit.trained_steps)
 
     def _exog_arrays(self, context: FitContext) -> dict[str, np.ndarray]:
         """Exogenous variables as (series, time) arrays in model space (log1p when >= 0)."""
@@ -303,6 +317,15 @@ class SklearnForecaster(Forecaster):
     def _min_train(self, season_length: int) -> int:
         return 3
 
+    def _origin_forecasts(self, panel, target, lengths, horizon):
+        """Calibration refits; the direct strategy forecasts its ``max_horizon`` steps (NaN beyond)."""
+        steps = horizon if self.strategy != "direct" else min(int(horizon), self._max_horizon())
+        if steps == horizon:
+            return super()._origin_forecasts(panel, target, lengths, horizon)
+        out = np.full((P.series_coords(panel).size, len(lengths), int(horizon)), np.nan)
+        out[:, :, :steps] = super()._origin_forecasts(panel, target, lengths, steps)
+        return out
+
     def _fit_core(self, y, exog, calendar, horizon):
         """Fit transform + model(s) on ``y`` (series, time); ``horizon`` = direct models 1..h."""
         season = P.season_length(self.freq_)
@@ -312,10 +335,19 @@ class SklearnForecaster(Forecaster):
         core = _Core(chain=chain, u=u, y=y, n_time=n_time, exog=exog, calendar=calendar, season=season,
                      lags=tuple(L for L in self.lags_ if L < n_time),
                      windows=tuple(w for w in self.windows_ if w < n_time),
-                     models={}, feature_names=None, fit_core=None)
+                     models={}, feature_names=None, fit_core=None, trained_steps=1)
         steps = [1] if self.strategy == "recursive" else list(range(1, (horizon or 1) + 1))
         for h in steps:
-            self._fit_step(core, h)
+            try:
+                self._fit_step(core, h)
+            except _NoTrainingRows:
+                if h == 1:
+                    raise
+                logger.warning("%s (direct): with %d periods no step beyond %d has training rows; the forecasts "
+                               "of steps %d-%d hold step %d's forecast", type(self).__name__, n_time, h - 1, h,
+                               steps[-1], h - 1)
+                break
+            core.trained_steps = h
         return core
 
     def _fit_step(self, core: _Core, h: int, quantile: float | None = None):
@@ -326,16 +358,17 @@ class SklearnForecaster(Forecaster):
         target = core.u - anchor if self.relative else core.u
         target = target.reshape(-1)
         rows = np.isfinite(target)
-        if not rows.any():
+        if rows.sum() < 2:  # one row is no model (and LightGBM refuses it)
             raise _NoTrainingRows(
                 f"nothing to train on for target {self.target_!r}: {core.u.shape[0]} series x {core.n_time} "
-                f"periods leave no (series, period) with an observed target and observed history "
-                f"{min_lag} period(s) before it; give more periods or fewer/shorter lags")
+                f"periods leave {int(rows.sum())} (series, period) with an observed target and observed history "
+                f"{min_lag} period(s) before it (2 needed); give more periods or fewer/shorter lags")
         categorical = [i for i, n in enumerate(names) if n in ("region_code", "occupation_major_code")]
         est = self._fit_regressor(self._make_regressor(quantile), X[rows], target[rows], categorical)
         key = (0 if self.strategy == "recursive" else h) if quantile is None else (h, quantile)
         core.models[key] = est
-        core.feature_names = names
+        if core.feature_names is None:  # the first model fitted: model_ (step 1)
+            core.feature_names = names
         return est
 
     def _design(self, core: _Core, u: np.ndarray, columns: np.ndarray, min_lag: int,
@@ -405,6 +438,9 @@ class SklearnForecaster(Forecaster):
                 key = 0 if quantile is None else (1, quantile)
                 min_lag = 1
             else:
+                if core.trained_steps < h <= self._max_horizon():   # no training rows that far ahead
+                    out[:, h - 1] = out[:, h - 2]
+                    continue
                 key = h if quantile is None else (h, quantile)
                 min_lag = h
             if key not in core.models:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import numpy.testing as npt
 import pandas as pd
@@ -10,6 +12,7 @@ import xarray as xr
 from sklearn.base import clone
 
 from lmforecast.errors import NotFittedError
+from lmforecast.uncertainty import ResidualUncertainty
 from lmforecast.models.baselines import (
     Drift, HistoricalMean, Naive, SeasonalNaive, drift_point, mean_point, naive_point, seasonal_naive_point)
 
@@ -94,21 +97,61 @@ def test_quantiles_are_ordered_around_the_point_and_nan_only_without_history(mod
     assert np.all(np.diff(width, axis=1) >= -1e-9)           # never narrower further ahead
 
 
-def test_same_inputs_same_numbers_and_calibration_is_cached():
+def test_same_inputs_same_numbers_and_calibration_is_made_at_fit():
+    """The calibration is fitted once, at fit, for five years; predict reads it and changes nothing."""
     rng = np.random.default_rng(3)
     panel = make_panel(50 + np.cumsum(rng.normal(size=(5, 36)), axis=1))
     model = SeasonalNaive().fit(panel, "job_offers")
+    calibration = model.uncertainty_
+    assert calibration.horizon_ == 60                      # five years of monthly steps
     first = model.predict(4)
-    assert set(model.calibrators_) == {4}
+    assert model.uncertainty_ is calibration
     xr.testing.assert_identical(first, model.predict(4))
     xr.testing.assert_identical(first, SeasonalNaive().fit(panel, "job_offers").predict(4))
 
 
-@pytest.mark.parametrize("model", [Naive(n_windows_calibration=4), SeasonalNaive(season_length=4),
-                                   Drift(calibration_step=2), HistoricalMean(window=6, min_pool=30)])
+@pytest.mark.parametrize("model", [Naive(uncertainty=ResidualUncertainty(n_windows=4)), SeasonalNaive(season_length=4),
+                                   Drift(uncertainty="none"),
+                                   HistoricalMean(window=6, uncertainty=ResidualUncertainty(min_pool=30))])
 def test_get_params_and_clone(model):
+    """Clones copy every parameter, the uncertainty settings included, and are not fitted."""
     params = model.get_params()
     copy = clone(model)
-    assert copy is not model and copy.get_params() == params
+    assert copy is not model
+    assert {k: v for k, v in copy.get_params().items() if k != "uncertainty"} == \
+        {k: v for k, v in params.items() if k != "uncertainty"}
+    if isinstance(model.uncertainty, ResidualUncertainty):
+        assert copy.uncertainty is not model.uncertainty
+        assert copy.uncertainty.get_params() == model.uncertainty.get_params()
     with pytest.raises(NotFittedError, match=f"{type(model).__name__} is not fitted"):
         copy.predict(3)
+
+
+def test_point_only_models_refuse_quantiles_and_paths():
+    """``uncertainty="none"``: no calibration refits, point forecasts only, clear errors otherwise."""
+    model = Naive(uncertainty="none").fit(make_panel(Y[:2]), "job_offers")
+    assert model.uncertainty_ is None
+    npt.assert_array_equal(model.predict(2, (0.5,)).isel(region=0, quantile=0).transpose("occupation", "time"),
+                           [[6, 6], [8, 8]])
+    with pytest.raises(ValueError, match=r"Naive was fitted with uncertainty='none': only quantiles=\(0\.5,\) "):
+        model.predict(2, (0.1, 0.9))
+    with pytest.raises(ValueError, match="Naive was fitted with uncertainty='none': no sample paths"):
+        model.sample_paths(2)
+
+
+@pytest.mark.parametrize("spec, error, message", [
+    ("conformal", ValueError, "uncertainty must be a ResidualUncertainty, None or 'none', got 'conformal'"),
+    (12, TypeError, "uncertainty must be a ResidualUncertainty, got int"),
+])
+def test_bad_uncertainty_settings_are_named(spec, error, message):
+    """An unknown uncertainty setting fails at fit, naming what was given."""
+    with pytest.raises(error, match=re.escape(message)):
+        Naive(uncertainty=spec).fit(make_panel(Y[:2]), "job_offers")
+
+
+def test_uncertainty_settings_set_the_calibration_origins():
+    """``ResidualUncertainty(n_windows, step)`` sets the origins of the refits the intervals come from."""
+    y = 50 + np.cumsum(np.random.default_rng(5).normal(size=(4, 48)), axis=1)
+    model = Naive(uncertainty=ResidualUncertainty(n_windows=3, step=6)).fit(make_panel(y), "job_offers")
+    # data end 2023-12: the last origin leaves a year of actuals, the others go back 6 months at a time
+    assert [f"{t:%Y-%m}" for t in model.uncertainty_.origin_times_] == ["2021-12", "2022-06", "2022-12"]

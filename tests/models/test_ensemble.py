@@ -1,4 +1,4 @@
-"""Tests of lmforecast.models.ensemble: median/mean points, Vincentized quantiles, clone."""
+"""Tests of lmforecast.models.ensemble: median/mean points, the ensemble's own calibration, clone."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 import xarray as xr
 from sklearn.base import clone
 
+from lmforecast import panel as P
 from lmforecast.models.baselines import Drift, HistoricalMean, Naive, SeasonalNaive
 from lmforecast.models.ensemble import Ensemble
+from lmforecast.uncertainty import OriginForecasts, ResidualUncertainty, series_scale
 
 
 def make_panel(seed: int = 0, n_series: int = 6, n_time: int = 40) -> xr.Dataset:
@@ -28,31 +30,50 @@ def make_panel(seed: int = 0, n_series: int = 6, n_time: int = 40) -> xr.Dataset
 
 MEMBERS = [Naive(), Drift(), HistoricalMean(window=12)]
 LEVELS = (0.1, 0.5, 0.9)
+SMALL = ResidualUncertainty(n_windows=4)
 
 
-def member_forecasts(panel):
-    return [clone(m).fit(panel, "job_offers").predict(4, LEVELS) for m in MEMBERS]
+def member_points(panel, horizon=4):
+    """Point forecasts ``(member, time, region, occupation)`` of each member fitted alone."""
+    return np.stack([clone(m).set_params(uncertainty="none").fit(panel, "job_offers").predict(horizon, (0.5,))
+                     .sel(quantile=0.5).values for m in MEMBERS])
 
 
-def test_median_of_three_points_and_vincentized_offsets():
+def test_median_ensemble_point_is_the_median_of_the_members():
+    """The point is the median of the members' points; 0.1 / 0.9 bracket it."""
     panel = make_panel()
-    members = member_forecasts(panel)
-    ensemble = Ensemble(MEMBERS, method="median").fit(panel, "job_offers").predict(4, LEVELS)
-    points = np.stack([m.sel(quantile=0.5).values for m in members])
-    npt.assert_allclose(ensemble.sel(quantile=0.5).values, np.median(points, axis=0))
-    for level in (0.1, 0.9):
-        offsets = np.mean([m.sel(quantile=level).values - m.sel(quantile=0.5).values for m in members], axis=0)
-        npt.assert_allclose(ensemble.sel(quantile=level).values, np.median(points, axis=0) + offsets)
+    forecast = Ensemble(MEMBERS, method="median", uncertainty=SMALL).fit(panel, "job_offers").predict(4, LEVELS)
+    npt.assert_allclose(forecast.sel(quantile=0.5).values, np.median(member_points(panel), axis=0))
+    assert (forecast.sel(quantile=0.1) < forecast.sel(quantile=0.5)).all()
+    assert (forecast.sel(quantile=0.5) < forecast.sel(quantile=0.9)).all()
 
 
-def test_mean_ensemble_is_the_weighted_average_of_member_quantiles():
+def test_mean_ensemble_point_is_the_weighted_average_of_member_points():
+    """``method="mean"`` with weights: the point is the weighted mean of the members' points."""
     panel = make_panel(1)
-    members = member_forecasts(panel)
     weights = {"naive": 2.0, "drift": 1.0, "mean": 1.0}
     named = dict(zip(weights, MEMBERS))
-    forecast = Ensemble(named, method="mean", weights=weights).fit(panel, "job_offers").predict(4, LEVELS)
-    expected = (2 * members[0] + members[1] + members[2]) / 4
-    npt.assert_allclose(forecast.transpose(*expected.dims).values, expected.values)
+    forecast = Ensemble(named, method="mean", weights=weights, uncertainty=SMALL).fit(panel, "job_offers")
+    points = member_points(panel)
+    npt.assert_allclose(forecast.predict(4, (0.5,)).sel(quantile=0.5).values,
+                        (2 * points[0] + points[1] + points[2]) / 4)
+
+
+def test_intervals_come_from_the_ensembles_own_calibration():
+    """The ensemble calibrates the errors of the combination at the origins (not the members' offsets):
+    its quantiles are the uncertainty layer fitted on the combined origin forecasts."""
+    panel = make_panel(3)
+    ensemble = Ensemble(MEMBERS, method="median", uncertainty=SMALL).fit(panel, "job_offers")
+    assert not any(hasattr(member, "uncertainty_") for member in ensemble.members_.values())  # members: points only
+    lengths = SMALL.origins(panel.sizes["time"], "MS", min_train=2)
+    refits = [clone(m)._fit_point(panel, "job_offers") for m in MEMBERS]
+    combined = np.median(np.stack([m._origin_forecasts(panel, "job_offers", lengths, 60) for m in refits]), axis=0)
+    y = P.stack_series(panel["job_offers"]).values
+    expected = clone(SMALL).fit(OriginForecasts.from_history(y, panel.indexes["time"], lengths, combined),
+                                series_scale(y, 12))
+    point = ensemble._predict_point_checked(4)
+    stacked = ensemble.predict(4, LEVELS).stack(series=("region", "occupation")).transpose("series", "time", "quantile")
+    npt.assert_allclose(stacked.values, expected.quantiles(point, LEVELS))
 
 
 def test_members_that_cannot_forecast_a_series_are_left_out():
@@ -80,8 +101,7 @@ def test_get_params_and_clone_copy_the_members():
     copy = clone(ensemble)
     assert copy.get_params()["method"] == "mean"
     assert copy.members["snaive"] is not ensemble.members["snaive"]
-    assert copy.members["snaive"].get_params() == {"season_length": 6, "n_windows_calibration": 6,
-                                                   "calibration_step": None, "min_pool": 50}
+    assert copy.members["snaive"].get_params() == {"season_length": 6, "uncertainty": None}
     fitted = copy.fit(make_panel(), "job_offers")
     assert set(fitted.members_) == {"naive", "snaive"}
     assert not hasattr(ensemble, "members_")

@@ -14,6 +14,7 @@ from sklearn.base import clone
 
 from lmforecast.models.baselines import Naive, SeasonalNaive
 from lmforecast.models.prophet import ProphetForecaster, holidays_frame
+from lmforecast.uncertainty import ResidualUncertainty
 
 
 def make_panel(n_time: int = 48, freq: str = "MS", seed: int = 0) -> xr.Dataset:
@@ -32,7 +33,7 @@ def make_panel(n_time: int = 48, freq: str = "MS", seed: int = 0) -> xr.Dataset:
 
 
 def fast(**kwargs) -> ProphetForecaster:
-    params = dict(n_jobs=1, progress=False, n_windows_calibration=2, min_pool=5)
+    params = dict(n_jobs=1, progress=False, uncertainty=ResidualUncertainty(n_windows=2, min_pool=5))
     params.update(kwargs)
     return ProphetForecaster(**params)
 
@@ -81,8 +82,9 @@ def test_short_series_fall_back_with_a_warning_naming_the_series(caplog):
     assert model.fallback_series_ == [("MA-06", "2411")]
     assert "only 10 observed values < min_observations=26" in model.fallback_reasons_[("MA-06", "2411")]
     assert "occupation='2411'" in caplog.text and "Prophet failed" in caplog.text
-    naive = Naive().fit(panel, "job_offers").predict(3, (0.1, 0.5, 0.9))
-    xr.testing.assert_allclose(forecast.sel(occupation="2411"), naive.sel(occupation="2411"))
+    naive = Naive().fit(panel, "job_offers").predict(3, (0.5,))
+    xr.testing.assert_allclose(forecast.sel(occupation="2411", quantile=[0.5]), naive.sel(occupation="2411"))
+    assert (forecast.sel(occupation="2411").diff("quantile") > 0).all()   # intervals of Prophet's calibration
 
 
 def test_annual_data_without_seasonality_holidays_or_ramadan():

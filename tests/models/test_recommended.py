@@ -1,112 +1,223 @@
-"""Tests of lmforecast.models.recommended: ConformalForecaster and default_forecaster."""
+"""Tests of lmforecast.models.recommended: AutoForecaster (choice per horizon year), default_forecaster."""
 
 from __future__ import annotations
+
+import logging
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from sklearn.base import clone
 
-from lmforecast.backtest import assert_no_leakage
-from lmforecast.models.baselines import Naive
-from lmforecast.models.ensemble import Ensemble
-from lmforecast.models.recommended import (ConformalForecaster, default_forecaster, default_lags,
+from lmforecast.models.base import Forecaster
+from lmforecast.models.baselines import Drift, Naive, SeasonalNaive
+from lmforecast.models.recommended import (AutoForecaster, default_candidates, default_forecaster, default_lags,
                                            default_windows)
+from lmforecast.models.trend import TrendForecaster
 
 TARGET = "job_offers"
 
 
-def job_ads_panel(n_time=72, freq="MS", seed=0, n_regions=2, n_occupations=3) -> xr.Dataset:
-    """Seeded trend x season x lognormal-noise job-ad counts."""
-    rng = np.random.default_rng(seed)
-    season = {"MS": 12, "QS": 4, "YS": 1}[freq]
-    t = np.arange(n_time)[:, None, None]
-    shape = (n_regions, n_occupations)
-    level = rng.uniform(20, 400, size=shape)[None]
-    seasonal = 0.2 * np.sin(2 * np.pi * t / season) if season > 1 else 0.0
-    offers = level * np.exp(0.005 * t + seasonal + rng.normal(0, 0.08, (n_time,) + shape))
-    occupations = ["2512", "2411", "7212"][:n_occupations]
-    panel = xr.Dataset(
-        {TARGET: (("time", "region", "occupation"), offers)},
-        coords={"time": pd.date_range("2012-01-01", periods=n_time, freq=freq),
-                "region": [f"MA-{i + 1:02d}" for i in range(n_regions)], "occupation": occupations,
-                "occupation_major": ("occupation", [o[0] for o in occupations])})
-    panel.attrs = {"freq": freq, "country": "MA"}
-    return panel
+def candidates() -> dict:
+    """Naive (the reference), drift and the log-linear trend, point forecasts only."""
+    return {"naive": Naive(uncertainty="none"), "drift": Drift(uncertainty="none"),
+            "trend": TrendForecaster(uncertainty="none")}
+
+
+def trending(rng, n_series: int = 6, n_years: int = 20) -> np.ndarray:
+    """Exponential growth at 4-10 % a year with 3 % noise (series, time)."""
+    growth = rng.uniform(0.04, 0.10, (n_series, 1))
+    level = 100 * rng.uniform(1, 5, (n_series, 1))
+    return level * np.exp(growth * np.arange(n_years)) * np.exp(rng.normal(0, 0.03, (n_series, n_years)))
+
+
+def random_walks(rng, n_series: int = 6, n_years: int = 30) -> np.ndarray:
+    """Driftless geometric random walks (series, time)."""
+    return 200 * np.exp(np.cumsum(rng.normal(0, 0.08, (n_series, n_years)), axis=1))
 
 
 @pytest.fixture(scope="module")
-def panel() -> xr.Dataset:
-    return job_ads_panel()
+def on_trend(make_series_panel):
+    """AutoForecaster fitted on trending annual series (2 regions x 3 occupations)."""
+    panel = make_series_panel(trending(np.random.default_rng(0)), start="1990-01-01", n_regions=2)
+    return AutoForecaster(candidates=candidates()).fit(panel, TARGET), panel
 
 
+@pytest.fixture(scope="module")
+def on_walk(make_series_panel):
+    """AutoForecaster fitted on random walks (2 regions x 3 occupations)."""
+    panel = make_series_panel(random_walks(np.random.default_rng(0)), start="1990-01-01", n_regions=2)
+    return AutoForecaster(candidates=candidates()).fit(panel, TARGET), panel
+
+
+# --- defaults ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("freq", "lags", "windows"), [("MS", (1, 2, 3, 6, 12), (3, 12)),
                                                         ("QS", (1, 2, 3, 4, 8), (2, 4)), ("YS", (1, 2, 3), (3,))])
-def test_default_lags_and_windows_follow_the_frequency(freq, lags, windows):
+def test_default_lags_windows_and_candidates_follow_the_frequency(freq, lags, windows):
+    """Lags/windows of the lag model follow the frequency; seasonal naive only for sub-annual panels."""
     assert default_lags(freq) == lags
     assert default_windows(freq) == windows
-    model = default_forecaster(freq)
-    assert model.members["ridge"].lags == lags
-    assert model.members["lightgbm"].windows == windows
-    assert model.members["lightgbm"].num_threads == 1
+    named = default_candidates(freq)
+    assert named["ridge"].lags == lags and named["ridge"].windows == windows and named["ridge"].num_threads == 1
+    expected = ["naive"] + (["seasonal_naive"] if freq != "YS" else []) + ["trend", "shares", "change", "ridge"]
+    assert list(named) == expected
+    assert all(model.uncertainty == "none" for model in named.values())   # candidates do not calibrate
 
 
-def test_default_forecaster_is_a_clonable_median_ensemble():
-    model = default_forecaster("MS", random_state=3)
-    assert isinstance(model, Ensemble) and model.method == "median"
-    assert sorted(model.members) == ["lightgbm", "naive", "ridge"]
+def test_a_single_occupation_panel_has_no_share_candidate():
+    """With one occupation the share model would be its own total model: it is left out."""
+    assert "shares" not in default_candidates("YS", n_occupations=1)
+
+
+def test_default_forecaster_is_a_clonable_auto_forecaster():
+    """default_forecaster: AutoForecaster over the default candidates, naive reference, 2 % margin."""
+    model = default_forecaster("MS", random_state=3, margin=0.05)
+    assert isinstance(model, AutoForecaster) and model.candidates is None
+    assert (model.reference, model.margin, model.random_state) == ("naive", 0.05, 3)
     copy = clone(model)
-    assert copy.members["lightgbm"].seed == 3 and not hasattr(copy, "members_")
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "members_")
+    with pytest.raises(ValueError, match="unknown panel frequency 'W'; expected one of MS, QS, YS"):
+        default_forecaster("W")
 
 
-def test_point_is_the_median_of_the_members(panel):
-    model = default_forecaster("MS").fit(panel, TARGET)
-    forecast = model.predict(6, quantiles=(0.1, 0.9))
-    assert forecast.dims == ("time", "region", "occupation", "quantile")
-    assert forecast["quantile"].values.tolist() == [0.1, 0.5, 0.9]
-    members = np.stack([m.predict(6, quantiles=(0.5,)).sel(quantile=0.5).values
-                        for m in model.members_.values()])
-    np.testing.assert_allclose(forecast.sel(quantile=0.5).values, np.median(members, axis=0))
-    lower, point, upper = (forecast.sel(quantile=q).values for q in (0.1, 0.5, 0.9))
-    assert np.all(lower <= point) and np.all(point <= upper) and np.all(upper > lower)
+# --- the choice ----------------------------------------------------------------------------------
+def test_trending_data_choose_the_trend_in_every_horizon_year(on_trend, caplog):
+    """Steady exponential growth: the trend beats naive (and drift) at every horizon year."""
+    model, panel = on_trend
+    assert model.choice_ == {"all": ["trend"] * 5}
+    assert list(model.members_) == ["trend"]                      # only members with a weight are kept
+    with caplog.at_level(logging.INFO, logger="lmforecast.models"):
+        AutoForecaster(candidates=candidates()).fit(panel, TARGET)
+    assert "AutoForecaster on 'job_offers': per horizon year ['trend', 'trend', 'trend', 'trend', 'trend']" \
+        in caplog.text
+    point = model.predict(5, (0.5,)).sel(quantile=0.5, drop=True)
+    trend = TrendForecaster(uncertainty="none").fit(panel, TARGET).predict(5, (0.5,)).sel(quantile=0.5, drop=True)
+    np.testing.assert_allclose(point.values, trend.values)
 
 
-def test_same_seed_same_numbers(panel):
-    a = default_forecaster("MS").fit(panel, TARGET).predict(4)
-    b = default_forecaster("MS").fit(panel, TARGET).predict(4)
-    xr.testing.assert_identical(a, b)
+def test_random_walks_keep_naive(on_walk):
+    """Driftless random walks: nothing beats naive by the margin, so naive is used throughout."""
+    model, panel = on_walk
+    assert model.choice_ == {"all": ["naive"] * 5}
+    point = model.predict(5, (0.5,)).sel(quantile=0.5)
+    last = panel[TARGET].isel(time=-1)
+    np.testing.assert_allclose(point.transpose("time", ...).values,
+                               np.broadcast_to(last.values, point.transpose("time", ...).shape))
 
 
-def test_conformal_wrapper_of_naive_matches_naive_own_calibration(panel):
-    # same refits (naive at the same origins), same calibrator settings -> same quantiles
-    wrapped = ConformalForecaster(Naive(), n_windows=4, step=6, min_pool=5).fit(panel, TARGET)
-    own = Naive(n_windows_calibration=4, calibration_step=6, min_pool=5).fit(panel, TARGET)
-    xr.testing.assert_allclose(wrapped.predict(6, quantiles=(0.1, 0.9)), own.predict(6, quantiles=(0.1, 0.9)))
-    assert wrapped.calibrator(6).errors_.shape == (6, 4, 6)
+def test_selection_table_and_describe_hold_every_inner_score(on_trend):
+    """selection_: one row per (group, year, candidate) with scores relative to naive; describe() is
+    the wide table with the chosen candidate per year."""
+    model, _ = on_trend
+    table = model.selection_
+    assert list(table.columns) == ["group", "year", "candidate", "score", "relative", "chosen"]
+    assert len(table) == 5 * 3 and np.isfinite(table["score"]).all()
+    np.testing.assert_allclose(table.loc[table.candidate == "naive", "relative"], 1.0)
+    wide = model.describe()
+    assert list(wide.index) == [("all", year) for year in range(1, 6)]
+    assert wide["chosen"].tolist() == model.choice_["all"]
+    assert (wide["trend"] < 0.98).all()
 
 
-def test_recommended_forecaster_does_not_leak(panel):
-    assert_no_leakage(lambda: ConformalForecaster(default_forecaster("MS"), n_windows=2), panel, TARGET,
-                      cutoff="2016-12-01", horizon=6, point_in_time=False)
+@pytest.mark.parametrize("fitted", ["on_trend", "on_walk"])
+def test_a_candidate_is_chosen_only_when_it_beats_naive_by_the_margin(fitted, request):
+    """On the inner scores: the chosen candidate is the best one if it is more than 2 % better than
+    naive, and naive otherwise."""
+    model, _ = request.getfixturevalue(fitted)
+    for (_, year), rows in model.selection_.groupby(["group", "year"]):
+        chosen = rows.loc[rows.chosen, "candidate"].tolist()
+        best = rows.loc[rows.score.idxmin()]
+        reference = rows.loc[rows.candidate == "naive", "score"].item()
+        expected = best.candidate if best.score < 0.98 * reference else "naive"
+        assert chosen == [expected], year
 
 
-def test_annual_panel_gets_forecasts_and_intervals():
-    annual = job_ads_panel(n_time=25, freq="YS")
-    forecast = default_forecaster("YS").fit(annual, TARGET).predict(3)
-    assert forecast.sizes["time"] == 3
-    assert np.isfinite(forecast.values).all()
+def test_a_margin_larger_than_the_gain_keeps_naive(on_trend):
+    """With a margin above the trend's best relative gain, the same inner scores choose naive."""
+    model, panel = on_trend
+    gain = 1 - model.selection_.loc[model.selection_.candidate == "trend", "relative"].min()
+    wary = AutoForecaster(candidates=candidates(), margin=min(gain + 0.01, 0.99)).fit(panel, TARGET)
+    assert wary.choice_ == {"all": ["naive"] * 5}
+    pd.testing.assert_series_equal(wary.selection_["score"], model.selection_["score"])
 
 
-def test_conformal_forecaster_rejects_bad_arguments(panel):
-    with pytest.raises(TypeError, match="ConformalForecaster model must be a Forecaster, got Ridge"):
-        from sklearn.linear_model import Ridge
+def test_intervals_are_calibrated_on_the_combination_and_widen(on_trend):
+    """The chosen combination is calibrated at fit: ordered quantiles, widths growing over the years."""
+    model, _ = on_trend
+    assert model.uncertainty_.horizon_ == 5
+    forecast = model.predict(5, (0.1, 0.5, 0.9))
+    assert (forecast.diff("quantile") > 0).all()
+    width = (forecast.sel(quantile=0.9) - forecast.sel(quantile=0.1)).stack(series=("region", "occupation"))
+    assert (width.diff("time") >= -1e-9).all()
 
-        ConformalForecaster(Ridge()).fit(panel, TARGET)
-    with pytest.raises(ValueError, match="n_windows must be >= 1, got 0"):
-        ConformalForecaster(Naive(), n_windows=0).fit(panel, TARGET)
+
+# --- failures ----------------------------------------------------------------------------------
+class FlakyTrend(TrendForecaster):
+    """The trend, but NaN for the series (MA-01, 12)."""
+
+    def _predict_point(self, horizon):
+        point = super()._predict_point(horizon)
+        point[1] = np.nan
+        return point
 
 
-def test_default_forecaster_with_member_intervals_does_not_leak(panel):
-    assert_no_leakage(lambda: default_forecaster("MS"), panel, TARGET, cutoff="2016-12-01", horizon=6,
-                      point_in_time=False)
+class Broken(Naive):
+    """Fails to fit."""
+
+    def _fit_series(self, y, context):
+        raise np.linalg.LinAlgError("singular matrix")
+
+
+def test_a_series_the_chosen_candidate_cannot_forecast_gets_naive_with_a_warning(make_series_panel, caplog):
+    """The chosen candidate forecasts NaN for one series: that series gets its last observed value,
+    and the warning names it; the other series keep the candidate's forecast."""
+    panel = make_series_panel(trending(np.random.default_rng(1)), start="1990-01-01", n_regions=2)
+    named = {"naive": Naive(uncertainty="none"), "trend": FlakyTrend(uncertainty="none")}
+    model = AutoForecaster(candidates=named).fit(panel, TARGET)
+    assert model.choice_ == {"all": ["trend"] * 5}
+    with caplog.at_level(logging.WARNING, logger="lmforecast.models"):
+        point = model.predict(5, (0.5,)).sel(quantile=0.5).stack(series=("region", "occupation"))
+    assert "FlakyTrend forecast NaN for 1 series with an observed history (first: [('MA-01', '12')])" in caplog.text
+    last = panel[TARGET].sel(region="MA-01", occupation="12").isel(time=-1).item()
+    np.testing.assert_array_equal(point.sel(series=("MA-01", "12")), np.full(5, last))
+    trend = TrendForecaster(uncertainty="none").fit(panel, TARGET).predict(5, (0.5,)).sel(quantile=0.5)
+    others = [s for s in point.indexes["series"] if s != ("MA-01", "12")]
+    np.testing.assert_allclose(point.sel(series=others).values,
+                               trend.stack(series=("region", "occupation")).sel(series=others).values)
+
+
+def test_a_candidate_that_cannot_fit_is_left_out_with_a_warning(make_series_panel, caplog):
+    """A failing candidate is left out (logged with its error); the reference must fit."""
+    panel = make_series_panel(random_walks(np.random.default_rng(2)), start="1990-01-01", n_regions=2)
+    with caplog.at_level(logging.WARNING, logger="lmforecast.models"):
+        model = AutoForecaster(candidates={"naive": Naive(uncertainty="none"), "broken": Broken()}).fit(panel, TARGET)
+    assert "AutoForecaster: candidate 'broken' left out on 'job_offers': LinAlgError: singular matrix" in caplog.text
+    assert set(model.selection_["candidate"]) == {"naive"}
+    with pytest.raises(np.linalg.LinAlgError, match="singular matrix"):
+        AutoForecaster(candidates={"naive": Broken()}).fit(panel, TARGET)
+
+
+def test_bad_settings_are_named(make_series_panel):
+    """Unknown reference, non-forecaster candidate, bad margin and grouping fail with clear messages."""
+    panel = make_series_panel(random_walks(np.random.default_rng(3), n_series=2, n_years=8))
+    with pytest.raises(ValueError, match=re.escape("reference 'naive' is not among the candidates ['drift']")):
+        AutoForecaster(candidates={"drift": Drift()}).fit(panel, TARGET)
+    with pytest.raises(TypeError, match="candidate 'ridge' is a str, not a Forecaster"):
+        AutoForecaster(candidates={"naive": Naive(), "ridge": "ridge"}).fit(panel, TARGET)
+    with pytest.raises(ValueError, match=re.escape("margin must lie in [0, 1), got 1.5")):
+        AutoForecaster(candidates={"naive": Naive()}, margin=1.5).fit(panel, TARGET)
+    with pytest.raises(ValueError, match="group_by must be None or 'occupation_major', got 'region'"):
+        AutoForecaster(candidates={"naive": Naive()}, group_by="region").fit(panel, TARGET)
+
+
+def test_seasonal_candidates_are_scored_on_monthly_data(make_series_panel):
+    """A strongly seasonal monthly panel: seasonal naive wins the first horizon year over naive."""
+    rng = np.random.default_rng(4)
+    months = np.arange(72)
+    values = 100 * (1 + 0.4 * np.sin(2 * np.pi * months / 12))[None, :] * np.exp(rng.normal(0, 0.02, (4, 72)))
+    panel = make_series_panel(values, freq="MS", start="2015-01-01", n_regions=2)
+    named = {"naive": Naive(uncertainty="none"), "seasonal_naive": SeasonalNaive(uncertainty="none")}
+    model = AutoForecaster(candidates=named).fit(panel, TARGET)
+    assert model.choice_["all"][0] == "seasonal_naive"
+    assert isinstance(model.members_["seasonal_naive"], Forecaster)

@@ -14,7 +14,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 
 from lmforecast.errors import PanelError
-from lmforecast.models.sklearn import SklearnForecaster, clear_fit_cache
+from lmforecast.models.sklearn import SklearnForecaster
+from lmforecast.uncertainty import ResidualUncertainty
 
 TARGET = "job_offers"
 
@@ -71,13 +72,14 @@ def test_predict_dims_coords_and_future_index(panel):
 
 
 def test_deterministic_per_random_state(panel):
+    """Same data and seed, same forecasts and intervals (the calibration refits included)."""
     def model():
-        return SklearnForecaster(HistGradientBoostingRegressor(max_iter=30), random_state=3)
+        return SklearnForecaster(HistGradientBoostingRegressor(max_iter=30), random_state=3,
+                                 uncertainty=ResidualUncertainty(n_windows=2))
 
     a = model().fit(panel, TARGET)
     assert a.model_.get_params()["random_state"] == 3
     forecast = a.predict(4)
-    clear_fit_cache()
     xr.testing.assert_identical(model().fit(panel, TARGET).predict(4), forecast)
 
 
@@ -85,7 +87,8 @@ def mae(forecast: xr.DataArray, actual: xr.DataArray) -> float:
     return float(np.abs(forecast.values - actual.values).mean())
 
 
-@pytest.mark.parametrize("model", [SklearnForecaster(), ridge()], ids=["hist_gbm", "ridge"])
+@pytest.mark.parametrize("model", [SklearnForecaster(uncertainty="none"), ridge(uncertainty="none")],
+                         ids=["hist_gbm", "ridge"])
 def test_beats_seasonal_naive_on_trend_and_seasonality(model):
     full = synthetic_panel(n_time=84, seed=5)
     train, test = full.isel(time=slice(0, 72)), full[TARGET].isel(time=slice(72, 84))
@@ -102,13 +105,12 @@ def test_garbage_after_cutoff_cannot_reach_the_forecast(panel):
     spoiled["jobseekers"][cutoff:] = 1e9
     kw = dict(exog_lags={"jobseekers": 1})
     clean = ridge(**kw).fit(panel.isel(time=slice(0, cutoff)), TARGET).predict(6, (0.1, 0.9))
-    clear_fit_cache()
     dirty_model = ridge(**kw).fit(spoiled.isel(time=slice(0, cutoff)), TARGET)
     xr.testing.assert_identical(dirty_model.predict(6, (0.1, 0.9)), clean)
 
     # The model's features are leak-free by construction: features built from the UNCUT spoiled
     # panel (with the fitted transforms) at every time index <= cutoff equal those the model used.
-    core = copy.copy(dirty_model.core_)  # a private view: the fitted (and cached) core stays as it is
+    core = copy.copy(dirty_model.core_)  # a private view: the fitted core stays as it is
     y_uncut = np.asarray(spoiled[TARGET].stack(series=("region", "occupation")).transpose("series", "time"))
     exog_uncut = np.log1p(np.asarray(spoiled["jobseekers"].stack(series=("region", "occupation"))
                                      .transpose("series", "time")))
@@ -135,21 +137,69 @@ def test_quantiles_monotone_and_median_is_point(panel):
     xr.testing.assert_equal(forecast.sel(quantile=[0.5]), point)
     width = forecast.sel(quantile=0.95) - forecast.sel(quantile=0.05)
     assert (width > 0).all()
-    assert model.calibrator_.errors_.shape[:2] == (12, 4)  # 12 series x 4 calibration windows
+    # calibrated at fit, five years ahead, on yearly origins that leave 3+ periods of training
+    assert model.uncertainty_.horizon_ == 60
+    assert [f"{t:%Y-%m}" for t in model.uncertainty_.origin_times_] == [f"{y}-12" for y in range(2015, 2020)]
 
 
 @pytest.mark.parametrize("strategy", ["recursive", "direct"])
 def test_both_strategies_forecast_all_steps(panel, strategy):
-    model = ridge(strategy=strategy).fit(panel, TARGET)
+    """Both strategies give finite, ordered quantiles; the direct one has one model per step up to max_horizon."""
+    model = ridge(strategy=strategy, max_horizon=5).fit(panel, TARGET)
     forecast = model.predict(5, quantiles=(0.1, 0.9))
-    assert np.isfinite(forecast.values).all()
+    assert np.isfinite(forecast.values).all() and (forecast.diff("quantile") > 0).all()
     if strategy == "direct":
         assert sorted(model.core_.models) == [1, 2, 3, 4, 5]
 
 
+def test_direct_models_are_fitted_at_fit_for_five_years_by_default(panel):
+    """Default max_horizon: five years of steps (60 monthly models), all fitted at fit; no further."""
+    model = ridge(strategy="direct", uncertainty="none").fit(panel, TARGET)
+    assert sorted(model.core_.models) == list(range(1, 61))
+    before = dict(model.core_.models)
+    model.predict(60, (0.5,))
+    assert model.core_.models == before                    # predict fits nothing
+    with pytest.raises(ValueError, match=r"SklearnForecaster has no model for step 61: fitted for 60 steps"):
+        model.predict(61, (0.5,))
+
+
+def test_direct_strategy_with_a_short_max_horizon_is_calibrated_on_its_own_steps(panel):
+    """max_horizon below the five-year calibration horizon: the refits forecast max_horizon steps and
+    the intervals of those steps come from their own errors (this used to fail at fit)."""
+    model = ridge(strategy="direct", max_horizon=6).fit(panel, TARGET)
+    assert model.uncertainty_.calibrated_steps_ == 6
+    forecast = model.predict(6, quantiles=(0.1, 0.9))
+    width = (forecast.sel(quantile=0.9) - forecast.sel(quantile=0.1)).stack(series=("region", "occupation"))
+    assert np.isfinite(width.values).all() and (width.diff("time") >= -1e-9).all()
+    with pytest.raises(ValueError, match="has no model for step 7: fitted for 6 steps"):
+        model.predict(7)
+
+
+def test_direct_steps_beyond_the_history_hold_the_last_trainable_step(caplog):
+    """24 periods: steps 24+ have no training row; they hold step 23's forecast, with a warning."""
+    short = synthetic_panel(n_time=24, n_regions=1, n_occupations=2)
+    with caplog.at_level("WARNING", logger="lmforecast.models.sklearn"):
+        model = ridge(strategy="direct", max_horizon=30, uncertainty="none").fit(short, TARGET)
+    assert "with 24 periods no step beyond 23 has training rows; the forecasts of steps 24-30 hold step 23's" \
+        in caplog.text
+    assert max(model.core_.models) == 23
+    point = model.predict(30, (0.5,)).sel(quantile=0.5)
+    assert np.isfinite(point.values).all()
+    for step in range(23, 30):
+        xr.testing.assert_identical(point.isel(time=step, drop=True), point.isel(time=22, drop=True))
+
+
+def test_hist_gradient_boosting_fits_a_one_year_history():
+    """HistGradientBoosting cannot bin an all-NaN feature; on 12 monthly periods some features are
+    never observed. They are filled with a constant for training, so the fit works."""
+    year = synthetic_panel(n_time=12, n_regions=2, n_occupations=2)
+    model = SklearnForecaster(HistGradientBoostingRegressor(max_iter=10), uncertainty="none").fit(year, TARGET)
+    assert np.isfinite(model.predict(12, (0.5,)).values).all()
+
+
 def test_direct_and_recursive_differ(panel):
-    recursive = ridge().fit(panel, TARGET).predict(4, (0.5,))
-    direct = ridge(strategy="direct").fit(panel, TARGET).predict(4, (0.5,))
+    recursive = ridge(uncertainty="none").fit(panel, TARGET).predict(4, (0.5,))
+    direct = ridge(strategy="direct", max_horizon=4, uncertainty="none").fit(panel, TARGET).predict(4, (0.5,))
     np.testing.assert_array_equal(recursive.isel(time=0).values, direct.isel(time=0).values)  # h=1: same model
     assert not np.allclose(recursive.isel(time=3).values, direct.isel(time=3).values)
 
@@ -163,8 +213,9 @@ def test_exog_lag_is_used():
     offers[0] = 0.5 * seekers[0]
     panel[TARGET] = (panel[TARGET].dims, offers)
     train, actual = panel.isel(time=slice(0, 59)), panel[TARGET].isel(time=59)
-    without = ridge().fit(train, TARGET).predict(1, (0.5,)).isel(time=0, quantile=0)
-    with_exog = ridge(exog_lags={"jobseekers": 1}).fit(train, TARGET).predict(1, (0.5,)).isel(time=0, quantile=0)
+    without = ridge(uncertainty="none").fit(train, TARGET).predict(1, (0.5,)).isel(time=0, quantile=0)
+    with_exog = (ridge(exog_lags={"jobseekers": 1}, uncertainty="none").fit(train, TARGET)
+                 .predict(1, (0.5,)).isel(time=0, quantile=0))
     assert mae(with_exog, actual) < 0.5 * mae(without, actual)
 
 
@@ -231,3 +282,11 @@ def test_window_stats_selects_rolling_features(panel):
         "roll_mean_3", "roll_std_3", "roll_min_3", "roll_max_3", "growth_3"]
     with pytest.raises(ValueError, match=r"window_stats must be a subset of .*got \('median',\)"):
         ridge(window_stats=("median",)).fit(panel, TARGET)
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_feature_names_are_those_of_the_one_step_model(panel, strategy):
+    """``feature_names_`` names the columns of ``model_`` also when later direct steps (fewer lags) are fitted."""
+    model = ridge(lags=(1, 2, 12), strategy=strategy, max_horizon=3, uncertainty="none").fit(panel, TARGET)
+    assert model.model_.n_features_in_ == len(model.feature_names_)
+    assert model.feature_names_[:3] == ["lag_1", "lag_2", "lag_12"]

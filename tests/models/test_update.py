@@ -21,6 +21,7 @@ from lmforecast.models.baselines import Drift, HistoricalMean, Naive, SeasonalNa
 from lmforecast.models.ensemble import Ensemble
 from lmforecast.models.lightgbm import LightGBMForecaster
 from lmforecast.models.sklearn import SklearnForecaster
+from lmforecast.uncertainty import ResidualUncertainty
 
 TARGET = "job_offers"
 QUANTILES = (0.1, 0.5, 0.9)
@@ -55,12 +56,20 @@ def head(panel: xr.Dataset, stop: int, start: int = 0) -> xr.Dataset:
 
 
 def small_lgbm(**kw) -> LightGBMForecaster:
-    return LightGBMForecaster(lags=(1, 2, 12), windows=(3,), n_estimators=20, num_leaves=7,
-                              min_child_samples=5, n_windows_calibration=2, **kw)
+    """A small LightGBM, two calibration origins, direct models for 3 steps."""
+    return LightGBMForecaster(lags=(1, 2, 12), windows=(3,), n_estimators=20, num_leaves=7, min_child_samples=5,
+                              max_horizon=3, uncertainty=ResidualUncertainty(n_windows=2), **kw)
 
 
 def ridge(**kw) -> SklearnForecaster:
-    return SklearnForecaster(Ridge(alpha=1.0), lags=(1, 2, 12), windows=(3,), n_windows_calibration=2, **kw)
+    """Ridge lag model, two calibration origins, direct models for 3 steps."""
+    return SklearnForecaster(Ridge(alpha=1.0), lags=(1, 2, 12), windows=(3,), max_horizon=3,
+                             uncertainty=ResidualUncertainty(n_windows=2), **kw)
+
+
+def widths(forecast: xr.DataArray) -> np.ndarray:
+    """0.9 - 0.1 interval widths as a bare array (time labels dropped)."""
+    return (forecast.sel(quantile=0.9) - forecast.sel(quantile=0.1)).values
 
 
 class NoUpdate(Forecaster):
@@ -69,8 +78,8 @@ class NoUpdate(Forecaster):
     def _fit_series(self, y, context):
         self.last_ = y[:, -1]
 
-    def _predict_series(self, horizon, quantiles):
-        return np.broadcast_to(self.last_[:, None, None], (len(self.last_), horizon, len(quantiles))).copy()
+    def _predict_point(self, horizon):
+        return np.repeat(self.last_[:, None], horizon, axis=1)
 
 
 # --- baselines: update == refit on the new history ----------------------------------------------
@@ -78,12 +87,17 @@ class NoUpdate(Forecaster):
                          ids=lambda m: type(m).__name__)
 @pytest.mark.parametrize("start", [0, 6], ids=["expanding", "rolling"])
 def test_baseline_update_equals_fresh_fit(panel, model, start):
-    fresh = type(model)(**model.get_params())
+    """Update = refit of the point model on the new history; the calibration stays the last fit's."""
+    fitted_at_40 = type(model)(**model.get_params()).fit(head(panel, 40), TARGET)
     updated = type(model)(**model.get_params()).fit(head(panel, 40), TARGET)
-    updated.predict(3, quantiles=QUANTILES)  # caches a calibrator that update must drop
+    calibration = updated.uncertainty_
     assert updated.update(head(panel, 46, start)) is updated
-    expected = fresh.fit(head(panel, 46, start), TARGET).predict(3, quantiles=QUANTILES)
-    xr.testing.assert_identical(updated.predict(3, quantiles=QUANTILES), expected)
+    fresh = type(model)(**model.get_params()).fit(head(panel, 46, start), TARGET)
+    xr.testing.assert_identical(updated.predict(3, quantiles=(0.5,)), fresh.predict(3, quantiles=(0.5,)))
+    assert updated.uncertainty_ is calibration
+    # baselines' widths are scale x offsets: the same as the fit at 40 gives, whatever the point
+    np.testing.assert_allclose(widths(updated.predict(3, quantiles=QUANTILES)),
+                               widths(fitted_at_40.predict(3, quantiles=QUANTILES)))
     assert updated.predict(3).indexes[P.TIME][0] == panel.indexes[P.TIME][46]
 
 
@@ -98,21 +112,21 @@ def test_ml_update_keeps_models_and_moves_origin(panel, factory, strategy):
     regressor, names = model.model_, list(model.feature_names_)
     design = np.random.default_rng(1).normal(size=(7, len(names)))
     design_pred = regressor.predict(design)
-    calibrator = model.calibrator_
+    calibration = model.uncertainty_
 
     model.update(head(panel, 46))
     after = model.predict(3, quantiles=QUANTILES)
-    # nothing re-estimated: same model objects, same predictions on a fixed design, same calibrator
+    # nothing re-estimated: same model objects, same predictions on a fixed design, same calibration
     assert model.models_ is models and model.model_ is regressor and model.feature_names_ == names
     assert sorted(model.models_, key=str) == keys and {k: id(v) for k, v in model.models_.items()} == ids
     np.testing.assert_array_equal(model.model_.predict(design), design_pred)
-    assert model.calibrator_ is calibrator
+    assert model.uncertainty_ is calibration
     # ... while the forecast origin moved to the new panel's end
     np.testing.assert_array_equal(after.indexes[P.TIME], panel.indexes[P.TIME][46:49])
     np.testing.assert_array_equal(before.indexes[P.TIME], panel.indexes[P.TIME][40:43])
     assert not np.allclose(after.sel(quantile=0.5).values, before.sel(quantile=0.5).values)
     # the history is the new panel's: a fresh fit at 46 uses the same inputs, other parameters
-    assert model.y_.shape[1] == 46 and model.fit_y_.shape[1] == 40
+    assert model.y_.shape[1] == 46 and model.core_.fit_core.n_time == 40
 
     # update is pure re-anchoring: the path of updates does not matter, only the last history
     stepwise = factory(strategy=strategy).fit(head(panel, 40), TARGET).update(head(panel, 43))
@@ -133,24 +147,33 @@ def test_ml_update_reads_new_exogenous_history(panel):
     assert not np.allclose(moved.isel(time=0).values, base.isel(time=0).values)
 
 
-def test_lightgbm_quantile_models_after_update_are_fitted_on_the_refit_data(panel):
+def test_lightgbm_quantile_models_are_fitted_at_fit_and_kept_by_update(panel):
+    """The quantile models come from the fit at 40 (fitted there, not after the update) and update keeps them."""
     updated = small_lgbm(interval_method="quantile").fit(head(panel, 40), TARGET)
+    quantile_models = {key: updated.models_[key] for key in [(1, 0.1), (1, 0.9)]}
     updated.update(head(panel, 46))
-    updated.predict(2, quantiles=QUANTILES)  # quantile models fitted lazily, after the update
+    forecast = updated.predict(2, quantiles=QUANTILES)
+    np.testing.assert_array_equal(forecast.indexes[P.TIME], panel.indexes[P.TIME][46:48])
     fitted_first = small_lgbm(interval_method="quantile").fit(head(panel, 40), TARGET)
-    fitted_first.predict(2, quantiles=QUANTILES)
-    for key in [(1, 0.1), (1, 0.9)]:
-        np.testing.assert_array_equal(updated.models_[key].booster_.predict(np.zeros((1, len(updated.feature_names_)))),
-                                      fitted_first.models_[key].booster_.predict(np.zeros((1, len(updated.feature_names_)))))
+    design = np.zeros((1, len(updated.feature_names_)))
+    for key, est in quantile_models.items():
+        assert updated.models_[key] is est
+        np.testing.assert_array_equal(est.booster_.predict(design), fitted_first.models_[key].booster_.predict(design))
 
 
 # --- ensemble --------------------------------------------------------------------------------
 def test_ensemble_updates_every_member_and_equals_fresh_fit(panel):
-    ensemble = Ensemble([Naive(), Drift(), SeasonalNaive()], method="mean")
+    """Updated members give the points of a fresh fit; the ensemble keeps its calibration of the fit at 40."""
+    def members():
+        return Ensemble([Naive(), Drift(), SeasonalNaive()], method="mean")
+
+    ensemble = members()
     assert ensemble.supports_update and _can_update(ensemble)
     ensemble.fit(head(panel, 40), TARGET).update(head(panel, 46))
-    expected = Ensemble([Naive(), Drift(), SeasonalNaive()], method="mean").fit(head(panel, 46), TARGET)
-    xr.testing.assert_identical(ensemble.predict(3, quantiles=QUANTILES), expected.predict(3, quantiles=QUANTILES))
+    expected = members().fit(head(panel, 46), TARGET)
+    xr.testing.assert_identical(ensemble.predict(3, quantiles=(0.5,)), expected.predict(3, quantiles=(0.5,)))
+    np.testing.assert_allclose(widths(ensemble.predict(3, quantiles=QUANTILES)),
+                               widths(members().fit(head(panel, 40), TARGET).predict(3, quantiles=QUANTILES)))
 
 
 def test_ensemble_with_a_member_without_update_does_not_update(panel):
@@ -238,10 +261,14 @@ def test_backtest_refit_every_2_fits_every_second_fold(panel):
     assert CountingNaive.calls == [f"{'fit' if i % 2 == 0 else 'update'} {c}" for i, c in enumerate(cutoffs)]
     np.testing.assert_array_equal(every_2["refit"].values, [True, False] * 3)
     assert every_2.attrs["refit_policy"] == "refit every 2 cutoffs, update(panel) in between"
-    # a baseline's update is a refit: same forecasts as refitting at every cutoff
+    # a baseline's update is a refit of its point: same points as refitting at every cutoff ...
     every_1 = backtest(Naive(), panel, TARGET, RollingOriginSplitter(horizon=3, n_windows=6),
                        quantiles=QUANTILES, progress=False)
-    xr.testing.assert_identical(every_2["forecast"], every_1["forecast"])
+    xr.testing.assert_identical(every_2["forecast"].sel(quantile=0.5), every_1["forecast"].sel(quantile=0.5))
+    # ... while an updated fold keeps the intervals calibrated at the previous refit
+    for fold in (1, 3, 5):
+        np.testing.assert_allclose(widths(every_2["forecast"].isel(cutoff=fold)),
+                                   widths(every_2["forecast"].isel(cutoff=fold - 1)))
 
 
 def test_backtest_ml_refit_every_2_updates_between_refits(panel):
