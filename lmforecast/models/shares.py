@@ -11,8 +11,9 @@ steadily (digital work rising, farm work falling). Two models do that here:
   occupation's share of its region moves along a **damped trend**: the slope of its log share
   over the last ``trend_years`` year-long blocks (ordinary least squares), damped by ``damping``
   per year (``share(t + k years) = share(t) * exp(slope * (phi + phi^2 + ... + phi^k))``), and
-  the shares of a region are renormalised to sum to one, so the cells always add up to the
-  region's total (coherent). Within-year patterns come back from each cell's last three years.
+  the shares of a region are renormalised to sum to one, so the cells' annual levels add up to
+  the region total's annual forecast (coherent; within a year the path is interpolated between
+  year centres and carries each cell's own pattern, so monthly values add up only approximately). Within-year patterns come back from each cell's last three years.
 * :class:`FixedShare`: the reference model of BLS-style share projections: each occupation
   keeps its share of its region over the latest year, and the region total follows the naive
   forecast. The long-horizon backtests report it next to naive.

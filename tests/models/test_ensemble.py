@@ -14,7 +14,7 @@ from sklearn.base import clone
 from lmforecast import panel as P
 from lmforecast.models.baselines import Drift, HistoricalMean, Naive, SeasonalNaive
 from lmforecast.models.ensemble import Ensemble
-from lmforecast.uncertainty import OriginForecasts, ResidualUncertainty, series_scale
+from lmforecast.uncertainty import OriginForecasts, ResidualUncertainty, local_scale
 
 
 def make_panel(seed: int = 0, n_series: int = 6, n_time: int = 40) -> xr.Dataset:
@@ -70,7 +70,7 @@ def test_intervals_come_from_the_ensembles_own_calibration():
     combined = np.median(np.stack([m._origin_forecasts(panel, "job_offers", lengths, 60) for m in refits]), axis=0)
     y = P.stack_series(panel["job_offers"]).values
     expected = clone(SMALL).fit(OriginForecasts.from_history(y, panel.indexes["time"], lengths, combined),
-                                series_scale(y, 12))
+                                local_scale(y, 12), origin_scale=local_scale(y, 12, lengths))
     point = ensemble._predict_point_checked(4)
     stacked = ensemble.predict(4, LEVELS).stack(series=("region", "occupation")).transpose("series", "time", "quantile")
     npt.assert_allclose(stacked.values, expected.quantiles(point, LEVELS))
