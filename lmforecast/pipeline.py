@@ -413,8 +413,9 @@ def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: 
         fitted[target] = estimator
         variables[target] = estimator.predict(horizon, quantiles=list(quantiles))
     joint = [t for t in targets if t in path_targets]
+    groups: list[list[str]] = []
     if joint and n_paths > 0:
-        paths = joint_sample_paths({t: fitted[t] for t in joint}, horizon, n_paths=int(n_paths), seed=int(seed))
+        paths, groups = draw_joint_paths({t: fitted[t] for t in joint}, horizon, int(n_paths), int(seed))
         for target in joint:
             values = paths[target]
             values.attrs = dict(variables[target].attrs)
@@ -423,7 +424,42 @@ def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: 
     forecast.attrs = {"freq": panel.attrs["freq"], "country": panel.attrs.get("country", ""),
                       "model": type(model).__name__, "trained_until": f"{panel.indexes[P.TIME][-1]:%Y-%m-%d}",
                       "provenance_inputs": panel.attrs.get("provenance_inputs", "{}")}
+    if groups:
+        forecast.attrs["paths_joint"] = "all" if len(groups) == 1 else " | ".join("+".join(g) for g in groups)
     return forecast, fitted
+
+
+def draw_joint_paths(fitted: Mapping[str, object], horizon: int, n_paths: int, seed: int
+                     ) -> tuple[xr.Dataset, list[list[str]]]:
+    """Sample paths of several fitted targets, jointly where the uncertainty layer allows it.
+
+    :func:`lmforecast.uncertainty.joint_sample_paths` needs models calibrated on aligned residual
+    rows. Measures of different native frequencies on one panel (quarterly employment, annual
+    graduates, monthly jobseekers on a monthly panel) give different numbers of rows today, so
+    the targets are split into groups of aligned models, each drawn jointly with its own seed
+    (spawned from ``seed``: independent streams), and a warning names the groups. Returns
+    ``(paths, groups)``; one group = fully joint.
+    """
+    from lmforecast.uncertainty import joint_sample_paths
+
+    try:
+        return joint_sample_paths(dict(fitted), horizon, n_paths=n_paths, seed=seed), [list(fitted)]
+    except PanelError:
+        pass
+    groups: dict[tuple, list[str]] = {}
+    for name, model in fitted.items():
+        comp = model.uncertainty_
+        key = (tuple(comp.origin_times_), int(comp.scores_.shape[0]))
+        groups.setdefault(key, []).append(name)
+    members = list(groups.values())
+    log.warning("sample paths of %s cannot be drawn jointly (their calibration residuals do not align: "
+                "different native frequencies); drawn jointly within %s and independently between them",
+                ", ".join(fitted), " | ".join("+".join(g) for g in members))
+    streams = np.random.SeedSequence(int(seed)).spawn(len(members))
+    parts = [joint_sample_paths({t: fitted[t] for t in group}, horizon, n_paths=n_paths,
+                                seed=int(stream.generate_state(1)[0]))
+             for group, stream in zip(members, streams)]
+    return xr.merge(parts), members
 
 
 def write_forecast(forecast: xr.Dataset, path: str | os.PathLike, keep_paths: bool = False) -> Path:
