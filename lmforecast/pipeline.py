@@ -519,7 +519,7 @@ def attach_history(forecast: xr.Dataset, panel: xr.Dataset, measures: Sequence[s
     per_year = P.season_length(panel.attrs["freq"])
     time = panel.indexes[P.TIME]
     complete = [y for y in sorted(set(time.year)) if (time.year == y).sum() == per_year]
-    keep = time[np.isin(time.year, complete[-years:])]
+    keep = time[time >= pd.Timestamp(year=complete[-years:][0], month=1, day=1)] if complete else time
     out = forecast.copy()
     for m in measures:
         if m in panel:

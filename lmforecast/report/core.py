@@ -165,8 +165,16 @@ def compute_paths(forecast: xr.Dataset, panel: xr.Dataset, years: Sequence[int],
     if base_year in observed_years:
         base = _observed(panel, measures.employment, [base_year], regions, occupations)
         base_from = "observed"
-    else:
-        base = _paths(forecast, panel, measures.employment, [base_year], regions, occupations)
+    else:  # the base year ends after the data: its observed months, then the forecast's, path by path
+        name = f"{measures.employment}_paths"
+        paths = forecast[name].sel({P.REGION: regions, P.OCCUPATION: occupations})
+        seen = panel[measures.employment].sel({P.REGION: regions, P.OCCUPATION: occupations})
+        seen = seen.sel({P.TIME: slice(pd.Timestamp(year=base_year, month=1, day=1), paths.indexes[P.TIME][0]
+                                       - pd.Timedelta(days=1))})
+        joined = xr.concat([seen.broadcast_like(paths.isel({P.TIME: 0}, drop=True)).transpose(*paths.dims), paths],
+                           P.TIME)
+        joined.attrs = {**P.measure_attrs(measures.employment), **panel[measures.employment].attrs}
+        base = annual_values(joined, panel.attrs["freq"], [base_year], role="employment of the base year").astype(float)
         base_from = "forecast"
     base = base.isel({YEAR: 0}, drop=True).broadcast_like(employment.isel({YEAR: 0}, drop=True))
     base = base.expand_dims({YEAR: [base_year]}).transpose(*employment.dims)

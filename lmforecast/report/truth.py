@@ -7,6 +7,7 @@ openings and new supply are within 5 % of the truth every year.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -76,4 +77,10 @@ def truth_scores_from_file(cells: pd.DataFrame, path: str | os.PathLike | None,
     """:func:`truth_scores` against the file at ``path``; ``{}`` when there is no such file."""
     if not path or not Path(path).exists():
         return {}
-    return truth_scores(cells, read_report_truth(path), national)
+    truth = read_report_truth(path)
+    missing = [c for c in ("job_openings", "new_supply", "gap", "gap_ratio") if c not in truth.columns]
+    if missing:
+        logging.getLogger("lmforecast").warning(
+            "truth file %s has no %s: not a skill-gap report truth (truth/report_truth.csv); not scored", path, missing)
+        return {}
+    return truth_scores(cells, truth, national)
