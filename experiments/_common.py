@@ -96,13 +96,40 @@ def backtest_plan(cfg: DictConfig) -> pipeline.BacktestPlan:
 
 
 def report_plan(cfg: DictConfig) -> pipeline.ReportPlan | None:
-    """:class:`lmforecast.pipeline.ReportPlan` from ``cfg.report``; None when ``report.enabled`` is false."""
+    """:class:`lmforecast.pipeline.ReportPlan` from ``cfg.report``, ``cfg.data.programmes`` and
+    ``cfg.scenario``; None when ``report.enabled`` is false."""
+    from lmforecast.report.core import Measures
+    from lmforecast.report.ratings import Thresholds
+    from lmforecast.report.scenarios import programme_from_mapping, scenario_from_mapping
+    from lmforecast.report.supply import Mobility, SupplyAssumptions
+
     rep = cfg.report
     if not rep.enabled:
         return None
+    plain = OmegaConf.to_container(rep, resolve=True)
+    data_file = f"conf/data/{hydra_choice('data') or cfg.data.name}.yaml"
+    programmes = tuple(programme_from_mapping({"name": key, **value}, data_file, f"data.programmes.{key}")
+                       for key, value in (OmegaConf.to_container(cfg.data.programmes, resolve=True) or {}).items())
+    try:
+        mobility = tuple(Mobility(float(m["persons_per_year"]), tuple(map(str, m.get("regions", ()))),
+                                  tuple(map(str, m.get("occupations", ())))) for m in plain["supply"]["mobility"])
+        supply = {k: v for k, v in plain["supply"].items() if k != "mobility"}
+        assumptions = SupplyAssumptions(**supply, programmes=programmes, mobility=mobility)
+        thresholds = Thresholds(**plain["ratings"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"report config (conf/report/): {exc}") from exc
+    scenarios = tuple(scenario_from_mapping(str(name), spec, f"conf/scenario/{name}.yaml")
+                      for name, spec in (OmegaConf.to_container(cfg.scenario, resolve=True) or {}).items())
+    track = plain["track_record"]
     return pipeline.ReportPlan(demand_measure=rep.demand_measure, supply_measure=rep.supply_measure,
                                years=tuple(rep.years), quantiles=tuple(rep.quantiles), n_paths=int(rep.n_paths),
-                               formats=tuple(rep.formats), keep_paths=bool(rep.keep_paths))
+                               formats=tuple(rep.formats), keep_paths=bool(rep.keep_paths), method=rep.method,
+                               language=rep.language, measures=Measures(**plain["measures"]),
+                               assumptions=assumptions, rates_path=plain["rates"]["separation"],
+                               thresholds=thresholds, scenarios=scenarios, expansion=rep.expansion,
+                               track_record=bool(track["enabled"]),
+                               cutoffs=tuple(track["cutoffs"]) if track["cutoffs"] else None,
+                               top_skills=int(rep.top_skills))
 
 
 def output_dir(cfg: DictConfig) -> Path:

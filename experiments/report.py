@@ -1,9 +1,10 @@
-"""Stage 4: projected-gap table from a forecast NetCDF written by the forecast stage.
+"""Stage 4: the skill-gap report from a forecast NetCDF written by the forecast stage.
 
     lmforecast report forecast_path=outputs/forecast/runs/<time>/forecast.nc
 
-Gap quantiles need the forecast's sample paths, stored only when the forecast stage ran with
-``report.keep_paths=true``; without them the table has the point gap only.
+The skill-gap report needs the forecast's joint sample paths, stored only when the forecast stage
+ran with ``report.keep_paths=true``; the gap backtest needs the model and the panel, so it runs in
+``lmforecast run`` only. ``report.method=stock`` gives the simple vacancies - jobseekers table.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def report(cfg: DictConfig) -> dict:
     tracker = C.tracker(cfg)
     with pipeline.track(tracker, "report", model=C.main_model_name(cfg), data=cfg.data.name,
                         config=C.resolved_config(cfg), files=C.run_files(cfg, "report")) as run_id:
-        gap = pipeline.report(forecast, plan, out_dir=C.output_dir(cfg) / "reports", name=f"gap_{cfg.data.name}",
+        stem = f"skill_gap_{cfg.data.name}" if plan.method == "openings" else f"gap_{cfg.data.name}"
+        gap = pipeline.report(forecast, plan, out_dir=C.output_dir(cfg) / "reports", name=stem,
                               truth_path=cfg.data.truth_path, tracker=tracker)
     return {"gap_table": str(gap.paths[0]), "n_rows": len(gap.table), **gap.truth, "run_id": run_id}
 

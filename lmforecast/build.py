@@ -27,8 +27,9 @@ from tqdm.auto import tqdm
 
 from lmforecast import __version__
 from lmforecast import panel as P
-from lmforecast.contract import (CONTRACT_FILE, Limits, Reference, find_tables, load_demand, load_offers,
-                                 load_reference, load_supply, read_projections)
+from lmforecast.contract import (CONTRACT_FILE, FIELD_TABLE, Limits, Reference, find_table, find_tables,
+                                 load_demand, load_offers, load_reference, load_supply, load_supply_by_field,
+                                 read_projections)
 from lmforecast.errors import DataContractError
 from lmforecast.features.alignment import align_series, harmonise_regions
 from lmforecast.features.offers import UNALLOCATED, count_offers
@@ -55,6 +56,9 @@ def input_hashes(raw_dir: str | os.PathLike, reference: Reference | None = None)
     """
     raw_dir = Path(raw_dir)
     paths = list(find_tables(raw_dir).values())
+    by_field = find_table(raw_dir, FIELD_TABLE)
+    if by_field is not None:
+        paths.append(by_field)
     if reference is not None:
         paths += list(reference.files.values())
     return {str(Path(p).relative_to(raw_dir)): sha256_file(p) for p in sorted(paths)}
@@ -130,6 +134,8 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
         for kind, loader in (("demand", load_demand), ("supply", load_supply)):
             step(f"load {kind}")
             table = loader(raw_dir, reference, limits)
+            if kind == "supply":
+                table = _with_supply_by_field(raw_dir, table, reference, limits)
             has_old = table is not None and table["region"].isin(reference.old_region_codes).any()
             if has_old:
                 table = harmonise_regions(table, reference.crosswalk)
@@ -202,6 +208,25 @@ def build_panel(raw_dir: str | os.PathLike, freq: str = "MS", country: str = "MA
         panel.attrs = attrs
         bar.update()
     return P.validate(panel)
+
+
+def _with_supply_by_field(raw_dir: Path, supply: pd.DataFrame | None, reference: Reference,
+                          limits: Limits | None) -> pd.DataFrame | None:
+    """``supply`` plus the rows of ``supply_by_field`` mapped to occupations (a measure comes from one of them)."""
+    by_field = load_supply_by_field(raw_dir, reference, limits)
+    if by_field is None:
+        return supply
+    if supply is not None:
+        both = sorted(set(supply["measure"]) & set(by_field["measure"]))
+        if both:
+            first = supply[supply["measure"] == both[0]].iloc[0]
+            raise DataContractError(supply.attrs.get("source_file", "supply"), "measure", int(first["row"]), both[0],
+                                    f"each measure in one table: {both[0]!r} is also in {by_field.attrs['source_file']}",
+                                    "give a measure by occupation (supply) or by field (supply_by_field), not both")
+        merged = pd.concat([supply, by_field[supply.columns]], ignore_index=True)
+        merged.attrs = dict(supply.attrs)
+        return merged
+    return by_field
 
 
 def _labels(reference: Reference, region_coord: list[str], occupation_coord: list[str]) -> dict:

@@ -28,7 +28,8 @@ class DataConfig:
     raw_dir: Optional[str] = None         # raw-contract folder the source reads (null for a workbook)
     source: Any = None                    # a `_target_` node: lmforecast.datasets.RawFolder / SyntheticMorocco / AuIvi
     panel_path: str = "???"               # where the built panel is written (NetCDF, atomic)
-    truth_path: Optional[str] = None      # known truth gap table (synthetic data only)
+    truth_path: Optional[str] = None      # known truth table of the report (synthetic data only)
+    programmes: dict[str, Any] = field(default_factory=dict)  # fixed-term training programmes in the data
     targets: list[str] = field(default_factory=lambda: ["vacancies", "jobseekers", "job_offers"])
 
 
@@ -78,17 +79,76 @@ class TrackingConfig:
 
 
 @dataclass
-class ReportConfig:
-    """Projected skills-gap report."""
+class ReportMeasures:
+    """Panel variables the skill-gap report reads."""
+
+    employment: str = "employment"
+    graduates: str = "graduates"
+    jobseekers: str = "jobseekers"
+    trainees: str = "trainees"
+    vacancies: str = "vacancies"
+    job_ads: str = "job_offers"
+
+
+@dataclass
+class SupplyConfig:
+    """Assumptions of new supply (lmforecast.report.supply.SupplyAssumptions)."""
+
+    graduate_placement_rate: float = 0.65
+    jobseeker_share: float = 0.25
+    trainee_placement_rate: float = 0.6
+    mobility: list[Any] = field(default_factory=list)   # [{persons_per_year, regions: [...], occupations: [...]}]
+
+
+@dataclass
+class RatesConfig:
+    """Rate files (null = the package defaults, lmforecast/report/data)."""
+
+    separation: Optional[str] = None
+
+
+@dataclass
+class RatingsConfig:
+    """Thresholds of the ratings (lmforecast.report.ratings.Thresholds)."""
+
+    ratio_threshold: float = 0.10
+    probability_threshold: float = 0.70
+    strong_factor: float = 1.20
+    soft_factor: float = 0.80
+    thin_supply_factor: float = 0.50
+
+
+@dataclass
+class TrackRecordConfig:
+    """Gap backtest: the report made at past cutoffs."""
 
     enabled: bool = True
-    demand_measure: str = "vacancies"
-    supply_measure: str = "jobseekers"
+    cutoffs: Optional[list[int]] = None   # null = 5 years before the data end and the year before
+    n_cutoffs: int = 2
+    years_ahead: int = 5
+
+
+@dataclass
+class ReportConfig:
+    """The skill-gap report (method openings) or the simple stock comparison (method stock)."""
+
+    enabled: bool = True
+    method: str = "openings"
+    demand_measure: str = "vacancies"     # stock method only
+    supply_measure: str = "jobseekers"    # stock method only
     years: list[int] = field(default_factory=lambda: [2026, 2027, 2028, 2029, 2030])
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
     n_paths: int = 200
     keep_paths: bool = False              # also store the sample paths in forecast.nc (float32, compressed)
-    formats: list[str] = field(default_factory=lambda: ["csv"])
+    formats: list[str] = field(default_factory=lambda: ["parquet", "csv", "xlsx", "html"])
+    language: str = "en"
+    expansion: str = "horizon"
+    top_skills: int = 10
+    measures: ReportMeasures = field(default_factory=ReportMeasures)
+    supply: SupplyConfig = field(default_factory=SupplyConfig)
+    rates: RatesConfig = field(default_factory=RatesConfig)
+    ratings: RatingsConfig = field(default_factory=RatingsConfig)
+    track_record: TrackRecordConfig = field(default_factory=TrackRecordConfig)
 
 
 @dataclass
@@ -123,6 +183,7 @@ class LmforecastConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     forecast_path: Optional[str] = None   # forecast NetCDF read by the report stage
+    scenario: dict[str, Any] = field(default_factory=dict)  # conf/scenario/*: {name: {label, programmes}}
     tags: dict[str, str] = field(default_factory=dict)
 
 

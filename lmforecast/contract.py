@@ -53,10 +53,13 @@ from lmforecast.errors import DataContractError
 from lmforecast.panel import MEASURES, UNCLASSIFIED
 
 TABLES = ("demand", "supply", "offers")
+#: optional table of graduates / trainees by field of study, mapped to occupations on load
+FIELD_TABLE = "supply_by_field"
+FIELD_COLUMNS = ("period", "region", "field", "measure", "value", "source")
 LONG_COLUMNS = ("period", "region", "occupation", "measure", "value", "source")
 OFFER_COLUMNS = ("offer_id", "posted_on", "region", "title", "source")
 OFFER_OPTIONAL_COLUMNS = ("occupation", "company")
-REFERENCE_FILES = ("regions.csv", "occupations.csv", "region_aliases.csv")
+REFERENCE_FILES = ("regions.csv", "occupations.csv", "region_aliases.csv", "field_occupation.csv")
 #: first day on which the 12 regions of the 2015 reform apply; old 16-region codes end before it
 REGION_REFORM_DATE = pd.Timestamp("2015-01-01")
 #: optional file of a data set folder declaring which tables are projections
@@ -223,8 +226,8 @@ def find_table(raw_dir: str | os.PathLike, name: str, required: bool = False) ->
     DataContractError when both a CSV and a Parquet version exist (ambiguous), or when
     ``required`` and neither exists.
     """
-    if name not in TABLES:
-        raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
+    if name not in TABLES and name != FIELD_TABLE:
+        raise ValueError(f"unknown table {name!r}; expected one of {TABLES + (FIELD_TABLE,)}")
     raw_dir = Path(raw_dir)
     found = [raw_dir / f"{name}.{ext}" for ext in ("csv", "parquet") if (raw_dir / f"{name}.{ext}").exists()]
     if len(found) == 2:
@@ -515,9 +518,13 @@ def _check_bounds(table: _Table, values: np.ndarray, measures: np.ndarray, limit
                       f"data.source.max_values.{measure}=...")
 
 
-def _load_long(path: Path, kind: str, reference: Reference, limits: Limits, projection: bool) -> pd.DataFrame:
+def _load_long(path: Path, kind: str, reference: Reference, limits: Limits, projection: bool,
+               fields: Sequence[str] | None = None) -> pd.DataFrame:
+    """Validate a long table; with ``fields`` (the field codes of a field -> occupation matrix) the
+    table has a ``field`` column in place of ``occupation`` (``supply_by_field``)."""
     table = _read(path)
-    _check_columns(table, LONG_COLUMNS)
+    code_column = "occupation" if fields is None else "field"
+    _check_columns(table, LONG_COLUMNS if fields is None else FIELD_COLUMNS)
     frame = table.frame
     n = len(frame)
 
@@ -551,14 +558,17 @@ def _load_long(path: Path, kind: str, reference: Reference, limits: Limits, proj
                           f"period {frame['period'].iloc[pos]!r}: old 16-region codes are only allowed "
                           "for periods before 2015 (the 2015 regional reform)")
 
-    # occupation: a panel leaf code
-    occ_codes, occ_u = _text(table, "occupation")
-    leaves = reference.occupation_codes
+    # occupation: a panel leaf code (or field: a field of the field -> occupation matrix)
+    occ_codes, occ_u = _text(table, code_column)
+    leaves = reference.occupation_codes if fields is None else [str(f) for f in fields]
     leaf_set = set(leaves)
     known = np.array([u in leaf_set for u in occ_u], dtype=bool)
     pos = _first(~known[occ_codes]) if n else None
     if pos is not None:
         value = occ_u[occ_codes[pos]]
+        if fields is not None:
+            raise table.error("field", pos, value, "a field of the field -> occupation matrix (ISCED-F 2013 "
+                              "narrow field, e.g. '061')", f"closest known: {_closest(value, leaves)}")
         raise table.error("occupation", pos, value, "a panel occupation code (see occupations list)",
                           _occupation_hint(value, reference))
 
@@ -595,7 +605,7 @@ def _load_long(path: Path, kind: str, reference: Reference, limits: Limits, proj
         raise table.error("period", pos, frame["period"].iloc[pos],
                           f"the frequency of this series' first row {table.row(other)} "
                           f"({frame['period'].iloc[other]!r}, {freq_arr[other]})",
-                          f"series region={region_u[region_codes[pos]]!r}, occupation={occ_u[occ_codes[pos]]!r}, "
+                          f"series region={region_u[region_codes[pos]]!r}, {code_column}={occ_u[occ_codes[pos]]!r}, "
                           f"measure={meas_u[meas_codes[pos]]!r} mixes frequencies; one series keeps one frequency")
 
     # duplicate keys (period, region, occupation, measure)
@@ -606,15 +616,15 @@ def _load_long(path: Path, kind: str, reference: Reference, limits: Limits, proj
         start = key["start"].to_numpy()
         other = int(np.flatnonzero((series_id == series_id[pos]) & (start == start[pos]))[0])
         raise table.error("period", pos, frame["period"].iloc[pos],
-                          "one row per (period, region, occupation, measure)",
+                          f"one row per (period, region, {code_column}, measure)",
                           f"duplicate of row {table.row(other)} (region={region_u[region_codes[pos]]!r}, "
-                          f"occupation={occ_u[occ_codes[pos]]!r}, measure={meas_u[meas_codes[pos]]!r})")
+                          f"{code_column}={occ_u[occ_codes[pos]]!r}, measure={meas_u[meas_codes[pos]]!r})")
 
     out = pd.DataFrame({
         "period": pd.DatetimeIndex(starts),
         "freq": pd.Series(freq_arr, dtype=object).astype(str).to_numpy(),
         "region": region_u[region_codes].astype(str),
-        "occupation": occ_u[occ_codes].astype(str),
+        code_column: occ_u[occ_codes].astype(str),
         "measure": meas_u[meas_codes].astype(str),
         "value": values,
         "source": source_u[source_codes].astype(str),
@@ -699,6 +709,50 @@ def load_supply(raw_dir: str | os.PathLike, reference: Reference | None = None,
     Returns None when the folder has no supply table.
     """
     return _load_optional(raw_dir, "supply", reference, limits)
+
+
+def load_supply_by_field(raw_dir: str | os.PathLike, reference: Reference | None = None,
+                         limits: Limits | None = None) -> pd.DataFrame | None:
+    """Load ``supply_by_field.{csv,parquet}`` and map it to occupations with the field matrix.
+
+    Columns ``period, region, field, measure, value, source`` (``field``: a field code of the
+    matrix, e.g. ISCED-F 2013 ``061``; ``measure``: a supply flow, ``graduates`` or
+    ``trainees``). The matrix is the folder's ``field_occupation.csv`` if present, else the
+    package default (:func:`lmforecast.taxonomy.fields.load_field_occupation`, checked on load:
+    each field's shares sum to 1). Values are spread over occupations, ``value[o] = sum_f
+    value[f] x share[f, o]``, so totals are kept.
+
+    Returns
+    -------
+    DataFrame with the columns of :func:`load_supply` (``occupation`` from the matrix), or None
+    when the folder has no such table.
+
+    Raises
+    ------
+    DataContractError naming file, row, column and value for any bad cell (as :func:`load_supply`),
+    an unknown field, a stock measure (``jobseekers`` cannot be split by field), or a bad matrix.
+    """
+    from lmforecast.taxonomy.fields import load_field_occupation, map_fields_to_occupations
+
+    path = find_table(raw_dir, FIELD_TABLE)
+    if path is None:
+        return None
+    reference = reference if reference is not None else load_reference(raw_dir)
+    own = Path(raw_dir) / "field_occupation.csv"
+    matrix = load_field_occupation(own if own.exists() else None, occupations=reference.occupation_codes)
+    table = _load_long(path, "supply", reference, limits or Limits(), projection="supply" in read_projections(raw_dir),
+                       fields=matrix["field"].values.tolist())
+    stock = table["measure"].map(lambda m: MEASURES[m].aggregation != "flow").to_numpy()
+    pos = _first(stock)
+    if pos is not None:
+        raise DataContractError(str(path), "measure", int(table["row"].iloc[pos]), table["measure"].iloc[pos],
+                                "a supply flow measure (graduates, trainees)",
+                                "a stock such as jobseekers is given by occupation in the supply table")
+    out = map_fields_to_occupations(table, matrix, source=str(path))
+    out.attrs["source_file"] = str(path)
+    out.attrs["row_is"] = table.attrs["row_is"]
+    out.attrs["field_occupation"] = matrix.attrs["source"]
+    return out
 
 
 def _load_optional(raw_dir, kind: str, reference: Reference | None, limits: Limits | None) -> pd.DataFrame | None:

@@ -94,17 +94,30 @@ class BacktestPlan:
 
 @dataclass(frozen=True)
 class ReportPlan:
-    """What the projected-gap report covers.
+    """What the report covers.
 
     Attributes
     ----------
-    demand_measure, supply_measure : panel variables compared (gap = demand - supply).
+    method : ``"openings"`` (the skill-gap report, :mod:`lmforecast.report.core`: job openings vs
+        new supply from joint paths of employment, graduates and jobseekers) or ``"stock"`` (the
+        simple comparison ``demand_measure - supply_measure`` of annual means, e.g. vacancies -
+        jobseekers, for data sets with only those two series).
+    demand_measure, supply_measure : panel variables of the stock method.
     years : calendar years of the projection (the forecast runs to the end of the last one).
-    quantiles : forecast and gap quantile levels.
-    n_paths : joint sample paths per target for the gap quantiles (0 = no gap quantiles).
-    formats : output formats of the table (``csv``).
-    keep_paths : also store the sample paths in ``forecast.nc`` (float32, compressed); they
-        are large (paths x periods x series) and not needed afterwards unless asked.
+    quantiles : forecast quantile levels.
+    n_paths : joint sample paths behind every interval (0 = none: stock method only).
+    formats : files written (openings: ``parquet``, ``csv``, ``xlsx``, ``html``; stock: ``csv``).
+    keep_paths : also store the sample paths in ``forecast.nc`` (float32, compressed).
+    language : ``en`` or ``fr`` (workbook and page).
+    measures : :class:`lmforecast.report.core.Measures` (panel variable names).
+    assumptions : :class:`lmforecast.report.supply.SupplyAssumptions` (None = defaults).
+    rates_path : separation-rate file (None = package default).
+    thresholds : :class:`lmforecast.report.ratings.Thresholds` (None = defaults).
+    scenarios : :class:`lmforecast.report.scenarios.Scenario` entries.
+    expansion : expansion-demand method (``horizon`` or ``annual``).
+    track_record : run the gap backtest (:func:`lmforecast.report.track_record.gap_backtest`).
+    cutoffs : its cutoff years (None = five years before the data end and the year before).
+    top_skills : skills listed per region.
     """
 
     demand_measure: str = "vacancies"
@@ -112,8 +125,36 @@ class ReportPlan:
     years: tuple[int, ...] = (2026, 2027, 2028, 2029, 2030)
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
     n_paths: int = 200
-    formats: tuple[str, ...] = ("csv",)
+    formats: tuple[str, ...] = ("parquet", "csv", "xlsx", "html")
     keep_paths: bool = False
+    method: str = "openings"
+    language: str = "en"
+    measures: object = None
+    assumptions: object = None
+    rates_path: str | None = None
+    thresholds: object = None
+    scenarios: tuple = ()
+    expansion: str = "horizon"
+    track_record: bool = True
+    cutoffs: tuple[int, ...] | None = None
+    top_skills: int = 10
+
+    def report_measures(self):
+        """:class:`lmforecast.report.core.Measures` of the plan."""
+        from lmforecast.report.core import Measures
+
+        return self.measures or Measures()
+
+    def path_targets(self) -> tuple[str, ...]:
+        """The measures that need joint sample paths."""
+        if self.method == "stock":
+            return (self.demand_measure, self.supply_measure)
+        return tuple(self.report_measures().path_targets)
+
+    def history_measures(self) -> tuple[str, ...]:
+        """Observed measures the report reads (stored with the forecast, last two years)."""
+        m = self.report_measures()
+        return (m.employment, m.graduates, m.jobseekers, m.trainees, m.vacancies, m.job_ads)
 
 
 @dataclass
@@ -167,14 +208,18 @@ class GapReport:
 
     Attributes
     ----------
-    table : :func:`lmforecast.report.gap_table` (one row per year x region x occupation).
-    paths : files written (one per format).
-    truth : errors against a known truth gap (synthetic data): ``gap_truth/{mae,bias,wape,n,coverage_80}``.
+    table : one row per year x region x occupation (openings method: the tidy table of
+        :func:`lmforecast.report.write.tables`; stock method: :func:`lmforecast.report.gap_table`).
+    paths : files written.
+    truth : scores against a known truth (synthetic data): ``report_truth/*`` (openings) or
+        ``gap_truth/*`` (stock); also ``gap_backtest/*`` when the gap backtest ran.
+    skill_gap : the :class:`lmforecast.report.core.SkillGapReport` (openings method).
     """
 
     table: pd.DataFrame
     paths: list[Path]
     truth: dict[str, float] = field(default_factory=dict)
+    skill_gap: object | None = None
 
 
 @dataclass
@@ -413,8 +458,9 @@ def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: 
         fitted[target] = estimator
         variables[target] = estimator.predict(horizon, quantiles=list(quantiles))
     joint = [t for t in targets if t in path_targets]
+    groups: list[list[str]] = []
     if joint and n_paths > 0:
-        paths = joint_sample_paths({t: fitted[t] for t in joint}, horizon, n_paths=int(n_paths), seed=int(seed))
+        paths, groups = draw_joint_paths({t: fitted[t] for t in joint}, horizon, int(n_paths), int(seed))
         for target in joint:
             values = paths[target]
             values.attrs = dict(variables[target].attrs)
@@ -423,7 +469,76 @@ def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: 
     forecast.attrs = {"freq": panel.attrs["freq"], "country": panel.attrs.get("country", ""),
                       "model": type(model).__name__, "trained_until": f"{panel.indexes[P.TIME][-1]:%Y-%m-%d}",
                       "provenance_inputs": panel.attrs.get("provenance_inputs", "{}")}
+    if groups:
+        forecast.attrs["paths_joint"] = "all" if len(groups) == 1 else " | ".join("+".join(g) for g in groups)
     return forecast, fitted
+
+
+def draw_joint_paths(fitted: Mapping[str, object], horizon: int, n_paths: int, seed: int
+                     ) -> tuple[xr.Dataset, list[list[str]]]:
+    """Sample paths of several fitted targets, jointly where the uncertainty layer allows it.
+
+    :func:`lmforecast.uncertainty.joint_sample_paths` needs models calibrated on aligned residual
+    rows. Measures of different native frequencies on one panel (quarterly employment, annual
+    graduates, monthly jobseekers on a monthly panel) give different numbers of rows today, so
+    the targets are split into groups of aligned models, each drawn jointly with its own seed
+    (spawned from ``seed``: independent streams), and a warning names the groups. Returns
+    ``(paths, groups)``; one group = fully joint.
+    """
+    from lmforecast.uncertainty import joint_sample_paths
+
+    try:
+        return joint_sample_paths(dict(fitted), horizon, n_paths=n_paths, seed=seed), [list(fitted)]
+    except PanelError:
+        pass
+    groups: dict[tuple, list[str]] = {}
+    for name, model in fitted.items():
+        comp = model.uncertainty_
+        key = (tuple(comp.origin_times_), int(comp.scores_.shape[0]))
+        groups.setdefault(key, []).append(name)
+    members = list(groups.values())
+    log.warning("sample paths of %s cannot be drawn jointly (their calibration residuals do not align: "
+                "different native frequencies); drawn jointly within %s and independently between them",
+                ", ".join(fitted), " | ".join("+".join(g) for g in members))
+    streams = np.random.SeedSequence(int(seed)).spawn(len(members))
+    parts = [joint_sample_paths({t: fitted[t] for t in group}, horizon, n_paths=n_paths,
+                                seed=int(stream.generate_state(1)[0]))
+             for group, stream in zip(members, streams)]
+    return xr.merge(parts), members
+
+
+HISTORY_TIME = "history_time"
+
+
+def attach_history(forecast: xr.Dataset, panel: xr.Dataset, measures: Sequence[str], years: int = 2) -> xr.Dataset:
+    """The forecast plus the last ``years`` complete observed years of ``measures`` (``history_<m>``).
+
+    The skill-gap report reads its base-year employment, last year's trainees and the tension
+    indicators there, so a forecast file alone is enough to make the report.
+    """
+    per_year = P.season_length(panel.attrs["freq"])
+    time = panel.indexes[P.TIME]
+    complete = [y for y in sorted(set(time.year)) if (time.year == y).sum() == per_year]
+    keep = time[time >= pd.Timestamp(year=complete[-years:][0], month=1, day=1)] if complete else time
+    out = forecast.copy()
+    for m in measures:
+        if m in panel:
+            out[f"history_{m}"] = panel[m].sel({P.TIME: keep}).rename({P.TIME: HISTORY_TIME}).reset_coords(drop=True)
+    labels = {c: panel[c] for c in (P.REGION_NAME, P.OCCUPATION_NAME, P.OCCUPATION_MAJOR) if c in panel.coords}
+    return out.assign_coords(labels)
+
+
+def history_panel(forecast: xr.Dataset) -> xr.Dataset:
+    """The observed history stored by :func:`attach_history`, as a panel (``time x region x occupation``)."""
+    names = [str(v) for v in forecast.data_vars if str(v).startswith("history_")]
+    if not names:
+        raise ConfigError("the forecast holds no observed history for the skill-gap report: make it with "
+                          "pipeline.project (or pass panel=)")
+    panel = xr.Dataset({n.removeprefix("history_"): forecast[n].rename({HISTORY_TIME: P.TIME}) for n in names})
+    panel = panel.assign_coords({c: forecast[c] for c in (P.REGION_NAME, P.OCCUPATION_NAME, P.OCCUPATION_MAJOR)
+                                 if c in forecast.coords})
+    panel.attrs = {"freq": forecast.attrs["freq"]}
+    return panel
 
 
 def write_forecast(forecast: xr.Dataset, path: str | os.PathLike, keep_paths: bool = False) -> Path:
@@ -466,10 +581,13 @@ def project(model, panel: xr.Dataset, targets: Sequence[str], plan: ReportPlan, 
     tracker = _tracker(tracker)
     targets = check_targets(panel, targets)
     horizon = forecast_horizon(panel, plan.years) if horizon is None else int(horizon)
-    path_targets = (plan.demand_measure, plan.supply_measure)
+    path_targets = plan.path_targets() if plan.n_paths > 0 else ()
+    targets = targets + [t for t in path_targets if t in panel and t not in targets]
     forecast, fitted = forecast_targets(model, panel, targets, horizon, quantiles=plan.quantiles,
                                         n_paths=plan.n_paths, path_targets=path_targets, seed=seed,
                                         progress=progress)
+    if plan.method == "openings":
+        forecast = attach_history(forecast, panel, plan.history_measures())
     projection = Projection(forecast, fitted, horizon)
     if out_dir is not None:
         projection.path = write_forecast(forecast, Path(out_dir) / "forecast.nc", keep_paths=plan.keep_paths)
@@ -505,18 +623,28 @@ def truth_errors(table: pd.DataFrame, truth_path: str | os.PathLike | None) -> d
 
 
 def report(forecast: xr.Dataset, plan: ReportPlan, *, out_dir: str | os.PathLike, name: str,
-           truth_path: str | os.PathLike | None = None, tracker=None) -> GapReport:
-    """Projected-gap table (demand - supply per year x region x occupation) from a forecast.
+           truth_path: str | os.PathLike | None = None, tracker=None, panel: xr.Dataset | None = None,
+           model=None, model_scores: pd.DataFrame | None = None, seed: int = 0,
+           progress: bool = False) -> GapReport:
+    """The report of a forecast: the skill-gap report (``plan.method="openings"``) or the stock gap.
 
     Parameters
     ----------
-    forecast : Dataset with the plan's demand and supply measures (and their ``*_paths`` for
-        gap quantiles), as :func:`project` makes.
+    forecast : Dataset from :func:`project` (quantiles, joint ``*_paths`` and the observed
+        history it stores).
     plan : :class:`ReportPlan`.
-    out_dir : folder of the table files (``<name>.<format>``, written atomically).
-    name : file stem, e.g. ``gap_morocco``.
-    truth_path : known truth gap table (synthetic data) scored by :func:`truth_errors`.
-    tracker : logs the files under ``report/`` and the truth errors as metrics.
+    out_dir : folder of the files (written atomically, after everything is computed).
+    name : file stem, e.g. ``skill_gap_morocco``.
+    truth_path : known truth (synthetic data), scored into ``report_truth/*`` (``gap_truth/*``
+        for the stock method).
+    tracker : logs the files under ``report/`` and the scores as metrics.
+    panel : the observed panel (default: the history stored in the forecast); needed, with
+        ``model``, for the gap backtest.
+    model : the unfitted forecaster the projection used; with ``panel`` and
+        ``plan.track_record`` the gap backtest runs.
+    model_scores : backtest metric of the models (index model, columns targets), shown as their accuracy.
+    seed : seed of the gap backtest's paths.
+    progress : progress bars.
 
     Returns
     -------
@@ -525,6 +653,11 @@ def report(forecast: xr.Dataset, plan: ReportPlan, *, out_dir: str | os.PathLike
     from lmforecast import report as R
 
     tracker = _tracker(tracker)
+    if plan.method == "openings":
+        return _skill_gap_report(forecast, plan, out_dir=out_dir, name=name, truth_path=truth_path, tracker=tracker,
+                                 panel=panel, model=model, model_scores=model_scores, seed=seed, progress=progress)
+    if plan.method != "stock":
+        raise ConfigError(f"report.method must be 'openings' or 'stock', got {plan.method!r}")
     demand, supply = plan.demand_measure, plan.supply_measure
     for measure in (demand, supply):
         if measure not in forecast:
@@ -534,13 +667,57 @@ def report(forecast: xr.Dataset, plan: ReportPlan, *, out_dir: str | os.PathLike
                           demand_paths=forecast.get(f"{demand}_paths"), supply_paths=forecast.get(f"{supply}_paths"),
                           quantiles=list(plan.quantiles))
     table = R.gap_table(gap)
-    paths = R.write_gap_report(table, out_dir, name=name, formats=list(plan.formats))
+    paths = R.write_gap_report(table, out_dir, name=name, formats=[f for f in plan.formats if f == "csv"] or ["csv"])
     for path in paths:
         tracker.log_file(path, "report")
     truth = truth_errors(table, truth_path)
     tracker.log_metrics(truth)
     log.info("gap table (%d rows) written to %s", len(table), ", ".join(map(str, paths)))
     return GapReport(table, paths, truth)
+
+
+def _skill_gap_report(forecast, plan: ReportPlan, *, out_dir, name, truth_path, tracker, panel, model, model_scores,
+                      seed, progress) -> GapReport:
+    from lmforecast.report.core import skill_gap_report
+    from lmforecast.report.rates import load_separation_rates
+    from lmforecast.report.supply import SupplyAssumptions
+    from lmforecast.report.ratings import Thresholds
+    from lmforecast.report.track_record import default_cutoffs, gap_backtest
+    from lmforecast.report.truth import truth_scores_from_file
+    from lmforecast.report.write import tables, top_shortages, write_report
+
+    observed = panel if panel is not None else history_panel(forecast)
+    assumptions = plan.assumptions or SupplyAssumptions()
+    rates = load_separation_rates(plan.rates_path)
+    thresholds = plan.thresholds or Thresholds()
+    result = skill_gap_report(forecast, observed, plan.years, assumptions=assumptions, rates=rates,
+                              thresholds=thresholds, scenarios=plan.scenarios, measures=plan.report_measures(),
+                              expansion=plan.expansion, top_skills=plan.top_skills)
+    if plan.track_record and model is not None and panel is not None:
+        cutoffs = list(plan.cutoffs) if plan.cutoffs else default_cutoffs(panel)
+        if cutoffs:
+            result.track_record = gap_backtest(model, panel, cutoffs, assumptions=assumptions, rates=rates,
+                                               measures=plan.report_measures(), expansion=plan.expansion,
+                                               n_paths=max(int(plan.n_paths), 20), seed=seed, progress=progress)
+        else:
+            result.notes.append("gap backtest skipped: the data are too short for a cutoff with 3 years of "
+                                "training and a year of actuals after it")
+    frames = tables(result)
+    cells = frames["cells"]
+    truth = truth_scores_from_file(result.cells[["job_openings", "new_supply", "gap", "gap_q10", "gap_q90",
+                                                 "gap_ratio"]].reset_coords(drop=True).to_dataframe().reset_index(),
+                                   truth_path, result.national)
+    if result.track_record is not None:
+        truth.update(result.track_record.metrics())
+    paths = write_report(result, out_dir, name, language=plan.language, formats=plan.formats,
+                         model_scores=model_scores)
+    for path in paths:
+        tracker.log_file(path, "report")
+    tracker.log_metrics(truth)
+    top = top_shortages(result)
+    log.info("skill-gap report (%d rows) written to %s; top shortage: %s", len(cells), out_dir,
+             ", ".join(top["occupation"].head(3)))
+    return GapReport(cells, paths, truth, result)
 
 
 # --------------------------------------------------------------------------- run
@@ -571,6 +748,16 @@ def summary_lines(main: str, backtest_result: BacktestResult, report_result: Gap
                                                          "in-sample seasonal naive)"
     if report_result is None:
         line2 = "gap report: not asked (report.enabled=false)"
+    elif report_result.skill_gap is not None:
+        from lmforecast.report.write import top_shortages
+
+        top = top_shortages(report_result.skill_gap, 5)
+        shown = "; ".join(f"{o} {n[:28]} {g:+,.0f} (P {p:.2f})" for o, n, g, p in
+                          zip(top["occupation"], top["occupation_name"], top["gap"], top["p_shortage"]))
+        folder = report_result.paths[0].parent
+        files = ", ".join(p.name for p in report_result.paths)
+        line2 = (f"top 5 shortages nationally, {report_result.skill_gap.years[0]}-{report_result.skill_gap.years[-1]} "
+                 f"(openings - supply, persons): {shown}\nskill-gap report: {folder}/ ({files})")
     else:
         line2 = f"gap report: {report_result.paths[0]} ({len(report_result.table)} rows)"
     return "\n".join([line1, line2, where])
@@ -621,14 +808,16 @@ def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_p
         tracker.set_tags({T.TAG_DATA_SHA: T.data_sha256(panel)})
         backtests = backtest(models, panel, targets, backtest_plan, out_dir=out_dir, tracker=tracker,
                              data_name=data_name, progress=progress)
-        plan = report_plan or ReportPlan(n_paths=0, quantiles=backtest_plan.quantiles)
+        plan = report_plan or ReportPlan(n_paths=0, quantiles=backtest_plan.quantiles, method="stock")
         horizon = None if report_plan is not None else int(backtest_plan.splitter.horizon)
         projection = project(models[main], panel, targets, plan, horizon=horizon, seed=seed, out_dir=out_dir,
                              tracker=tracker, progress=progress)
         gap_report = None
         if report_plan is not None:
-            gap_report = report(projection.forecast, report_plan, out_dir=out_dir / "reports", name=f"gap_{data_name}",
-                                truth_path=truth_path, tracker=tracker)
+            stem = f"skill_gap_{data_name}" if report_plan.method == "openings" else f"gap_{data_name}"
+            gap_report = report(projection.forecast, report_plan, out_dir=out_dir / "reports", name=stem,
+                                truth_path=truth_path, tracker=tracker, panel=panel, model=models[main],
+                                model_scores=backtests.scores(KEY_METRIC), seed=seed, progress=progress)
         metrics: dict[str, object] = dict(backtests.metrics)
         tracker.log_metrics({k: v for k, v in backtests.metrics.items() if k.split("/")[1] == main})
         metrics.update({"panel_path": str(panel_path) if panel_path else None,

@@ -32,7 +32,7 @@ def tiny_run(tiny_source, tmp_path_factory):
         tiny_source, {"seasonal_naive": SeasonalNaive(), "naive": Naive()}, ["vacancies", "jobseekers"],
         pipeline.BacktestPlan(RollingOriginSplitter(horizon=6, step=6, n_windows=1), metrics=("mase", "wape")),
         pipeline.ReportPlan(years=(2026,), n_paths=20), data_name="tiny", out_dir=out,
-        panel_path=out / "panel.nc", truth_path=f"{tiny_source.raw_dir}/truth/gap_truth.csv", seed=3)
+        panel_path=out / "panel.nc", truth_path=f"{tiny_source.raw_dir}/truth/report_truth.csv", seed=3)
     return result, out
 
 
@@ -42,14 +42,15 @@ def test_run_writes_every_output_and_returns_them(tiny_run):
     assert result.backtest.scores().columns.tolist() == ["vacancies", "jobseekers"]
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(result.metrics, default=str))
-    assert {"vacancies/seasonal_naive/mase", "jobseekers/naive/wape", "gap_truth/wape", "gap_truth/coverage_80"} \
+    assert {"vacancies/seasonal_naive/mase", "jobseekers/naive/wape", "report_truth/sign_accuracy",
+            "report_truth/coverage_80"} \
         <= set(on_disk)
     assert "run_id" not in on_disk  # untracked
     cube = read_netcdf(out / "backtests" / "vacancies" / "naive.nc")
     assert cube["forecast"].dtype == np.float32  # stored small; metrics came from the float64 cube
     xr.testing.assert_allclose(cube["forecast"], result.backtest.cubes["vacancies"]["naive"]["forecast"]
                                .astype(np.float32))
-    assert (out / "reports" / "gap_tiny.csv").exists() and sorted(result.report.table["year"].unique()) == [2026]
+    assert (out / "reports" / "skill_gap_tiny.csv").exists() and sorted(result.report.table["year"].unique()) == [2026]
 
 
 def test_run_forecasts_to_the_end_of_the_last_report_year(tiny_run):
@@ -59,19 +60,21 @@ def test_run_forecasts_to_the_end_of_the_last_report_year(tiny_run):
     forecast = read_netcdf(out / "forecast.nc")
     assert forecast.indexes[P.TIME][-1] == pd.Timestamp("2026-12-01")
     assert not [v for v in forecast.data_vars if str(v).endswith("_paths")]  # paths not stored by default
-    assert "vacancies_paths" in result.projection.forecast  # but used for the gap quantiles
+    assert "employment_paths" in result.projection.forecast  # but used for the report's intervals
     assert {"gap_q10", "gap_q90"} <= set(result.report.table.columns)
 
 
-def test_run_summary_is_three_lines(tiny_run):
+def test_run_summary_names_the_top_shortages_and_the_files(tiny_run):
     result, out = tiny_run
     lines = result.summary.splitlines()
     mase = result.backtest.scores()
     assert lines[0] == (f"backtest MASE of seasonal_naive: vacancies {mase.loc['seasonal_naive', 'vacancies']:.3g}, "
                         f"jobseekers {mase.loc['seasonal_naive', 'jobseekers']:.3g}  (vs naive: vacancies "
                         f"{mase.loc['naive', 'vacancies']:.3g}, jobseekers {mase.loc['naive', 'jobseekers']:.3g})")
-    assert lines[1] == f"gap report: {out / 'reports' / 'gap_tiny.csv'} ({len(result.report.table)} rows)"
-    assert lines[2] == "MLflow: tracking off (tracking=none)"
+    assert lines[1].startswith("top 5 shortages nationally, 2026-2026") and lines[1].count("(P ") == 5
+    assert lines[2] == (f"skill-gap report: {out / 'reports'}/ (skill_gap_tiny.parquet, skill_gap_tiny.csv, "
+                        "skill_gap_tiny_cumulative.csv, skill_gap_tiny.xlsx, skill_gap_tiny.html)")
+    assert lines[3] == "MLflow: tracking off (tracking=none)" and len(lines) == 4
 
 
 def test_stages_one_by_one_match_the_run(tiny_run, tiny_source, tmp_path):
@@ -89,7 +92,7 @@ def test_forecast_with_paths_kept_stores_them_as_float32(tiny_run, tmp_path):
     result, _ = tiny_run
     path = pipeline.write_forecast(result.projection.forecast, tmp_path / "f.nc", keep_paths=True)
     stored = read_netcdf(path)
-    assert stored["vacancies_paths"].dtype == np.float32 and stored["vacancies"].dtype == np.float64
+    assert stored["employment_paths"].dtype == np.float32 and stored["vacancies"].dtype == np.float64
     xr.testing.assert_identical(stored["vacancies"], result.projection.forecast["vacancies"])
 
 

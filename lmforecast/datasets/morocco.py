@@ -11,7 +11,9 @@ raw data contract (``lmforecast/ARCHITECTURE.md``, "Raw data contract"):
 * ``offers.parquet`` -- one row per online job ad (free-text region and French/English title,
   occupation code on ~40 % of rows, employer name, reposts, misspelt region labels, 'Tout le Maroc');
 * ``truth/`` -- the noise-free continuation 2026-2030 of the same process (``demand_truth.csv``,
-  ``supply_truth.csv``, ``gap_truth.csv``) for tests; the pipeline never reads it;
+  ``supply_truth.csv``, ``gap_truth.csv``) and the true job openings, new supply and gap of the
+  skill-gap report under its default rules (``report_truth.csv``, :func:`_report_truth`) for
+  tests; the pipeline never reads it;
 * ``generator.json`` -- parameters and the sha256 of every file written.
 
 Rows before 2015 use the 16 regions of 1997 (``MA16-xx``), aggregated from the 12 regions with the
@@ -46,7 +48,7 @@ from hijridate import Hijri
 from tqdm.auto import tqdm
 
 from lmforecast.errors import DataContractError
-from lmforecast.io import sha256_file, write_csv_atomic, write_parquet_atomic, write_text_atomic
+from lmforecast.io import atomic_path, sha256_file, write_csv_atomic, write_parquet_atomic, write_text_atomic
 
 GENERATOR_VERSION = "1.1"
 DEFAULT_RAW_DIR = "data/raw/morocco"
@@ -55,7 +57,10 @@ FIRST_YEAR, LAST_YEAR = 2005, 2035
 REFORM_DATE = pd.Timestamp("2015-01-01")  # 12 regions from this date; 16 regions (MA16-xx) before
 MANIFEST = "generator.json"
 DATA_FILES = ("demand.csv", "supply.csv", "offers.parquet")
-TRUTH_FILES = ("truth/demand_truth.csv", "truth/supply_truth.csv", "truth/gap_truth.csv")
+TRUTH_FILES = ("truth/demand_truth.csv", "truth/supply_truth.csv", "truth/gap_truth.csv", "truth/report_truth.csv")
+#: truth files added after generator version 1.1 was released: an older folder gets them on
+#: first use, after a regeneration shows that its other files are byte-identical
+ADDED_TRUTH_FILES = ("truth/report_truth.csv",)
 CONFLICTING_FILES = ("demand.parquet", "supply.parquet", "offers.csv")
 
 # --------------------------------------------------------------------------- calibration
@@ -157,7 +162,10 @@ TRAINEES_START = pd.Timestamp("2023-01-01")
 TRAINEE_TRACKS = {"2512": 0.25, "2513": 0.20, "2514": 0.10, "2120": 0.10, "2529": 0.08,
                   "2166": 0.07, "2523": 0.05, "2521": 0.04, "2522": 0.03, "3512": 0.04,
                   "3513": 0.02, "3514": 0.02}
-TRAINEE_PLACED_SHARE, TRAINEE_POOL_EXIT = 0.4, 0.12  # placed at completion; monthly exit of the rest
+TRAINEE_PLACED_SHARE, TRAINEE_POOL_EXIT = 0.4, 0.12
+# The JobInTech programme as the skill-gap report declares it (conf/data/morocco.yaml mirrors it):
+# 15,000 trainees targeted over 2023-2026; the pilot placed over 73 % of its 1,000 trainees.
+JOBINTECH_PLACEMENT_RATE = 0.73  # placed at completion; monthly exit of the rest
 # Seasonality (index by calendar month, mean 1 after normalisation).
 SEASON_ADS = [1.10, 1.06, 1.05, 1.0, 1.0, 0.96, 0.82, 0.70, 1.14, 1.10, 1.05, 0.90]
 SEASON_TOURISM = [0.90, 1.0, 1.15, 1.2, 1.2, 1.1, 1.0, 0.9, 0.95, 0.9, 0.85, 0.85]
@@ -928,6 +936,78 @@ def _truth(ref: _Reference, cal: _Calendar, lat: _Latent) -> dict:
     return {"demand": demand, "supply": supply, "gap": gap}
 
 
+def jobintech_programme():
+    """JobInTech as the skill-gap report declares it (:class:`lmforecast.report.supply.Programme`)."""
+    from lmforecast.report.supply import Programme
+
+    return Programme("jobintech", dict(JOBINTECH_PER_YEAR), JOBINTECH_PLACEMENT_RATE, label="JobInTech",
+                     label_fr="JobInTech")
+
+
+def _report_truth(ref: _Reference, cal: _Calendar, lat: _Latent) -> pd.DataFrame:
+    """True openings, new supply and gap of the future years, under the report's default rules.
+
+    The same stock-flow rules as :func:`lmforecast.report.core.compute_paths` with the package's
+    default separation rates and :class:`~lmforecast.report.supply.SupplyAssumptions`, applied to
+    the noise-free process: employment and jobseekers (annual means of the monthly truth),
+    graduates, and the trainees split into JobInTech (placed at its declared rate) and the
+    recurring PES courses (default trainee placement rate). The base year is the last observed one.
+    """
+    import xarray as xr
+
+    from lmforecast.report.openings import job_openings
+    from lmforecast.report.rates import separation_rates
+    from lmforecast.report.supply import SupplyAssumptions
+
+    months = cal.months
+    last_obs = months[cal.n_obs - 1].year
+    years = [y for y in np.unique(months.year) if y > last_obs and (months.year == y).sum() == 12]
+    if not years:
+        return pd.DataFrame()
+    regions, occupations = list(ref.regions["code"]), list(ref.occupations["code"])
+    every = [last_obs, *years]
+    coords = {"year": every, "region": regions, "occupation": occupations}
+
+    def annual_mean(values):
+        return np.stack([values[months.year == y].mean(0) for y in every])
+
+    dims = ("year", "region", "occupation")
+    employment = xr.DataArray(annual_mean(lat.employment), dims=dims, coords=coords)
+    rate = xr.DataArray(separation_rates(occupations).to_numpy(), dims="occupation",
+                        coords={"occupation": occupations})
+    demand = job_openings(employment, rate, "horizon")
+    default = SupplyAssumptions()
+    future = slice(1, None)
+    graduates = np.stack([lat.graduates[list(lat.years).index(y)] for y in years])
+    jobseekers = annual_mean(lat.jobseekers)[future]
+    track = np.array([TRAINEE_TRACKS.get(c, 0.0) for c in occupations])
+    track = track / track.sum()
+    jit_region = np.array([JOBINTECH_REGIONS.get(r, 0.0) for r in regions])
+    trainees = np.stack([lat.trainees_expected[months.year == y].sum(0) for y in years])
+    jit = np.stack([JOBINTECH_PER_YEAR.get(int(y), 0) * jit_region[:, None] * track[None, :] for y in years])
+    placed = (trainees - jit) * default.trainee_placement_rate + jit * JOBINTECH_PLACEMENT_RATE
+    supply = graduates * default.graduate_placement_rate + jobseekers * default.jobseeker_share + placed
+    openings = demand["job_openings"].values
+    frame = pd.DataFrame({
+        "year": np.repeat(years, len(regions) * len(occupations)),
+        "region": np.tile(np.repeat(regions, len(occupations)), len(years)),
+        "occupation": np.tile(occupations, len(years) * len(regions)),
+        "employment": demand["employment"].values.ravel(),
+        "expansion_demand": demand["expansion_demand"].values.ravel(),
+        "replacement_demand": demand["replacement_demand"].values.ravel(),
+        "job_openings": openings.ravel(),
+        "graduate_supply": (graduates * default.graduate_placement_rate).ravel(),
+        "jobseeker_supply": (jobseekers * default.jobseeker_share).ravel(),
+        "trainee_supply": placed.ravel(),
+        "new_supply": supply.ravel(),
+    })
+    frame["gap"] = frame["job_openings"] - frame["new_supply"]
+    frame["gap_ratio"] = frame["gap"] / frame["job_openings"].where(frame["job_openings"] >= 1)
+    numbers = [c for c in frame.columns if c not in ("year", "region", "occupation")]
+    frame[numbers] = frame[numbers].round(4)
+    return frame
+
+
 # --------------------------------------------------------------------------- offers
 
 
@@ -1233,6 +1313,8 @@ def generate_morocco(
                     f"{raw_dir} holds data generated with {manifest.get('params')}, not {params}; "
                     "pass overwrite=True to replace them or choose another raw_dir")
             manifest = verify_morocco(raw_dir)
+            if any(rel not in manifest["files"] for rel in ADDED_TRUTH_FILES):
+                manifest = _add_truth_files(raw_dir, manifest, params)
             return {"raw_dir": raw_dir, "generated": False, "files": files, "sha256": manifest["files"],
                     "params": params, "summary": manifest.get("summary", {}),
                     "seconds": round(time.perf_counter() - t0, 3)}
@@ -1262,11 +1344,13 @@ def generate_morocco(
     write_csv_atomic(truth["demand"], files["truth/demand_truth.csv"])
     write_csv_atomic(truth["supply"], files["truth/supply_truth.csv"])
     write_csv_atomic(truth["gap"], files["truth/gap_truth.csv"])
+    write_csv_atomic(_report_truth(ref, cal, lat), files["truth/report_truth.csv"])
     digests = {rel: sha256_file(path) for rel, path in files.items()}
     summary = {
         "rows": {"demand.csv": len(tables["demand"]), "supply.csv": len(tables["supply"]),
                  "offers.parquet": len(offers), "truth/demand_truth.csv": len(truth["demand"]),
-                 "truth/supply_truth.csv": len(truth["supply"]), "truth/gap_truth.csv": len(truth["gap"])},
+                 "truth/supply_truth.csv": len(truth["supply"]), "truth/gap_truth.csv": len(truth["gap"]),
+                 "truth/report_truth.csv": int(sum(1 for _ in open(files["truth/report_truth.csv"])) - 1)},
         "offers": offer_stats,
         "missing": tables["missing"],
     }
@@ -1278,6 +1362,33 @@ def generate_morocco(
     steps.close()
     return {"raw_dir": raw_dir, "generated": True, "files": files, "sha256": digests, "params": params,
             "summary": summary, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _add_truth_files(raw_dir: Path, manifest: dict, params: dict) -> dict:
+    """Give a folder generated before :data:`ADDED_TRUTH_FILES` existed those files.
+
+    Regenerates the data set in a temporary folder with the same parameters, checks that every
+    file of the old manifest is byte-identical there (same sha256), then copies the missing truth
+    files in and rewrites the manifest. Raises DataContractError if any file differs.
+    """
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = generate_morocco(tmp, seed=params["seed"], start=params["start"], end=params["end"],
+                                 truth_end=params["truth_end"], n_offers_scale=params["n_offers_scale"])
+        for rel, digest in manifest["files"].items():
+            if fresh["sha256"].get(rel) != digest:
+                raise DataContractError(str(raw_dir / rel), None, None, f"sha256 {digest}",
+                                        f"sha256 {fresh['sha256'].get(rel)} of a regeneration with the same parameters",
+                                        "cannot add the new truth files; regenerate with overwrite=True")
+        for rel in ADDED_TRUTH_FILES:
+            if rel not in manifest["files"]:
+                with atomic_path(raw_dir / rel) as out:
+                    shutil.copyfile(Path(tmp) / rel, out)
+        new = json.loads((Path(tmp) / MANIFEST).read_text(encoding="utf-8"))
+    write_text_atomic(raw_dir / MANIFEST, json.dumps(new, indent=2, sort_keys=True) + "\n")
+    return new
 
 
 def ensure_default_data(raw_dir: str | os.PathLike = DEFAULT_RAW_DIR, seed: int = DEFAULT_SEED,

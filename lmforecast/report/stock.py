@@ -1,4 +1,7 @@
-"""Projected skills-gap report: demand - supply per region x occupation x year.
+"""The stock comparison: annual-mean demand stock minus supply stock (e.g. vacancies - jobseekers).
+
+Kept as a method for data sets that have only those two series by region x occupation, as many
+employment services publish; the openings-based report is :mod:`lmforecast.report.core`.
 
 Inputs are forecasts in panel shape (``time x region x occupation``, optionally with a
 ``quantile`` dim, or joint sample paths with a ``path`` dim) of a demand measure (e.g.
@@ -39,8 +42,8 @@ import xarray as xr
 
 from lmforecast import panel as P
 from lmforecast.io import write_csv_atomic
+from lmforecast.report.annual import YEAR, annual
 
-YEAR = "year"
 PATH = "path"
 GAP_QUANTILES = (0.1, 0.5, 0.9)
 SUPPORTED_FORMATS = ("csv",)
@@ -63,49 +66,6 @@ def _point(array: xr.DataArray) -> xr.DataArray:
     if P.QUANTILE in array.dims:
         return array.sel({P.QUANTILE: 0.5}, drop=True)
     return array
-
-
-def annual(array: xr.DataArray, aggregation: str, freq: str, years: Sequence[int] | None = None,
-           role: str = "forecast") -> xr.DataArray:
-    """Aggregate a ``time``-indexed array to calendar years (dim ``year``).
-
-    Parameters
-    ----------
-    array : DataArray with a ``time`` dim of period starts (other dims kept).
-    aggregation : ``"flow"`` (sum of the periods, e.g. job ads per year) or ``"stock"``
-        (mean of the periods, e.g. average jobseekers), in the array's units.
-    freq : pandas frequency of ``time`` (``"MS"``, ``"QS"``, ``"YS"``).
-    years : calendar years to keep; each must be fully covered (all its periods present).
-        None = every fully covered year.
-
-    Returns
-    -------
-    DataArray with ``year`` (int) in place of ``time``. A series with a missing period in a year
-    gets NaN for that year (never a partial sum).
-
-    Raises
-    ------
-    ValueError naming the year and the periods available when a requested year is incomplete.
-    """
-    per_year = P.season_length(freq)
-    time = array.indexes[P.TIME]
-    counts = pd.Series(1, index=time.year).groupby(level=0).size()
-    complete = [int(y) for y, n in counts.items() if n == per_year]
-    if years is None:
-        years = complete
-    for year in years:
-        if int(year) not in complete:
-            raise ValueError(
-                f"the {role} covers {time[0]:%Y-%m} to {time[-1]:%Y-%m} at freq {freq!r}: year {year} "
-                f"has {int(counts.get(int(year), 0))} of its {per_year} periods; forecast further ahead "
-                f"or choose years among {complete}")
-    keep = array.sel({P.TIME: time[np.isin(time.year, list(years))]})
-    grouped = keep.groupby(keep[P.TIME].dt.year.rename(YEAR))
-    out = grouped.sum(P.TIME, skipna=False) if aggregation == "flow" else grouped.mean(P.TIME, skipna=False)
-    out = out.assign_coords({YEAR: out[YEAR].astype(int)})
-    out.attrs = dict(array.attrs)
-    out.attrs["annual_aggregation"] = aggregation
-    return out
 
 
 def projected_gap(demand: xr.DataArray, supply: xr.DataArray, freq: str | None = None,

@@ -1,0 +1,76 @@
+"""The self-contained HTML report: works offline (plotly.js embedded once, no CDN, no network).
+
+Sections: key figures, heatmap of the gap ratio (region x occupation), top shortages and
+surpluses with intervals, fan charts of openings vs supply, skills in shortage, scenarios vs
+baseline, backtest accuracy of the models and of the gap, assumptions. Written atomically.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from lmforecast.io import write_text_atomic
+from lmforecast.report.labels import column, word
+
+STYLE = """body{font-family:Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1200px;padding:0 20px;color:#222}
+h1{border-bottom:3px solid #c0392b;padding-bottom:6px}h2{margin-top:36px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
+th{background:#f4f4f4}td.t{text-align:left}.shortage{background:#f5b7b1}.surplus{background:#aed6f1}
+.balance{background:#fcf3cf}.note{color:#555;font-size:13px}.kpi{display:inline-block;margin:6px 18px 6px 0}
+.kpi b{font-size:22px;display:block}"""
+
+
+def table_html(frame: pd.DataFrame, language: str = "en", max_rows: int = 40) -> str:
+    """A small HTML table with translated headers, rounded numbers and coloured ratings."""
+    head = "".join(f"<th>{html.escape(column(c, language))}</th>" for c in frame.columns)
+    rows = []
+    for _, row in frame.head(max_rows).iterrows():
+        cells = []
+        for name, value in row.items():
+            if isinstance(value, str) or value is None:
+                text = word(value, language) if name in ("rating", "future_demand", "shortage_driver") else (value or "")
+                css = f' class="t {value}"' if name == "rating" else ' class="t"'
+                cells.append(f"<td{css}>{html.escape(str(text))}</td>")
+            elif pd.isna(value):
+                cells.append("<td></td>")
+            elif "ratio" in name or "share" in name:
+                cells.append(f"<td>{value:+.1%}</td>" if "ratio" in name else f"<td>{value:.1%}</td>")
+            elif name.startswith("p_shortage") or name in ("mean_predicted", "observed_frequency", "coverage_80",
+                                                          "sign_accuracy"):
+                cells.append(f"<td>{value:.2f}</td>")
+            elif name in ("year", "rank", "cutoff", "horizon_year", "n"):
+                cells.append(f"<td>{value}</td>")
+            else:
+                cells.append(f"<td>{value:,.0f}</td>" if abs(value) >= 10 else f"<td>{value:.3g}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def write_html(title: str, sections: Sequence[tuple[str, Sequence[str]]], path: str | os.PathLike,
+               language: str = "en") -> Path:
+    """Write the page atomically; return its path.
+
+    Parameters
+    ----------
+    title : page title.
+    sections : ``(heading, [HTML fragments])``: figures from
+        :func:`lmforecast.plotting.figures_html`, tables from :func:`table_html`, text.
+    path : ``.html`` destination.
+    language : ``lang`` attribute of the page.
+    """
+    from plotly.offline import get_plotlyjs
+
+    body = []
+    for heading, parts in sections:
+        body.append(f"<h2>{html.escape(heading)}</h2>")
+        body.extend(parts)
+    page = (f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style>"
+            f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
+            f"<body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>")
+    return write_text_atomic(path, page)
