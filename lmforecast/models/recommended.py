@@ -235,7 +235,7 @@ class AutoForecaster(Forecaster):
         weights = self._weights(names, choice, groups, season, horizon)               # (candidate, series, h)
         keep = [i for i, n in enumerate(names) if weights[i].any()]
         self.members_ = {names[i]: fitted[names[i]] for i in keep}
-        self.weights_ = weights[keep]
+        self.weights_ = weights[keep].astype(np.float32)
         self.choice_ = choice
         self.selection_ = table
         self.inner_lengths_, self.inner_horizon_ = np.asarray(lengths), horizon
@@ -250,6 +250,12 @@ class AutoForecaster(Forecaster):
 
     def _min_train(self, season_length: int) -> int:
         return 2
+
+    def _fit_uncertainty(self, panel, target) -> None:
+        super()._fit_uncertainty(panel, target)
+        # the inner forecasts served the choice and the calibration; predict does not need them
+        for name in ("inner_forecasts_", "inner_lengths_", "inner_horizon_"):
+            self.__dict__.pop(name, None)
 
     def _choose(self, names, inner, actual, scale, groups, season, horizon, short=None):
         """Chosen candidates per (group, horizon year) and the table of inner scores.
@@ -341,7 +347,8 @@ class AutoForecaster(Forecaster):
         return _weighted(weights, points)
 
     def _origin_forecasts(self, panel, target, lengths, horizon):
-        if horizon == self.inner_horizon_ and np.array_equal(np.asarray(lengths), self.inner_lengths_):
+        if (getattr(self, "inner_horizon_", None) == horizon
+                and np.array_equal(np.asarray(lengths), getattr(self, "inner_lengths_", None))):
             return self.inner_forecasts_
         weights = self._weights_for(horizon)
         forecasts = np.stack([m._origin_forecasts(panel, target, lengths, horizon) for m in self.members_.values()])
