@@ -727,10 +727,12 @@ def write_metrics(metrics: Mapping[str, object], path: str | os.PathLike) -> Pat
 
 
 def baseline_name(names: Sequence[str]) -> str | None:
-    """The model the summary compares against: ``seasonal_naive``, else any ``*naive*``, else None."""
+    """The model the summary compares against: ``naive``, else ``seasonal_naive``, else any
+    ``*naive*``, else None."""
     names = list(names)
-    if "seasonal_naive" in names:
-        return "seasonal_naive"
+    for preferred in ("naive", "seasonal_naive"):
+        if preferred in names:
+            return preferred
     return next((n for n in names if "naive" in n), None)
 
 
@@ -746,6 +748,8 @@ def summary_lines(main: str, backtest_result: BacktestResult, report_result: Gap
     line1 = f"backtest {KEY_METRIC.upper()} of {main}: {fmt(main)}"
     line1 += f"  (vs {base}: {fmt(base)})" if base else "  (no naive baseline compared; MASE < 1 beats the " \
                                                          "in-sample seasonal naive)"
+    if base and "fixed_share" in scores.index and "fixed_share" not in (main, base):
+        line1 += f"  (fixed_share: {fmt('fixed_share')})"
     if report_result is None:
         line2 = "gap report: not asked (report.enabled=false)"
     elif report_result.skill_gap is not None:

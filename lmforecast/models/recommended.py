@@ -46,7 +46,7 @@ from sklearn.linear_model import Ridge
 
 from lmforecast import panel as P
 from lmforecast.errors import PanelError
-from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.base import FitContext, Forecaster, calibrating
 from lmforecast.models.baselines import Naive, SeasonalNaive
 from lmforecast.uncertainty import ResidualUncertainty, series_scale
 
@@ -201,6 +201,10 @@ class AutoForecaster(Forecaster):
         lengths = schedule.origins(y.shape[1], context.freq, min_train=self._min_train(season))
         n_occupations = len(set(context.series_index.get_level_values(P.OCCUPATION)))
         named = self._named_candidates(context.freq, n_occupations)
+        if len(lengths) == 0:  # too short a history for any inner origin: no evidence, the reference
+            logger.info("AutoForecaster on %r: %d periods leave no inner origin (%d needed): the reference %r",
+                        target, y.shape[1], self._min_train(season) + 1, self.reference)
+            named = {self.reference: named[self.reference]}
         short = {str(n) for n in (self.short_horizon or ())}
         first_year = min(season, horizon)
         tasks = [delayed(_fit_candidate)(name, candidate, panel, target, lengths,
@@ -249,7 +253,8 @@ class AutoForecaster(Forecaster):
                         "" if group == "all" else f" (group {group})", years)
 
     def _min_train(self, season_length: int) -> int:
-        return 2
+        # the inner origins leave two years of training at least (annual panels: 2 points)
+        return 2 * max(1, season_length)
 
     def _fit_uncertainty(self, panel, target) -> None:
         super()._fit_uncertainty(panel, target)
@@ -367,7 +372,10 @@ def _fit_candidate(name: str, candidate: Forecaster, panel, target: str, lengths
     """``(name, fitted candidate, origin forecasts (series, window, horizon), error or None)``."""
     try:
         model = clone(candidate)._fit_point(panel, target)
-        forecasts = np.asarray(model._origin_forecasts(panel, target, lengths, horizon), dtype=float)
+        if len(lengths) == 0:
+            return name, model, np.zeros((len(model.series_index_), 0, horizon)), None
+        with calibrating():  # the inner refits (also in a worker process, where the flag is not inherited)
+            forecasts = np.asarray(model._origin_forecasts(panel, target, lengths, horizon), dtype=float)
         return name, model, forecasts, None
     except Exception as exc:  # noqa: BLE001 - reported by the caller, which leaves the candidate out
         return name, None, None, exc

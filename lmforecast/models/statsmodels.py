@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 
-from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.base import FitContext, Forecaster, calibrating
 from lmforecast.models.fallback import apply_fallback
 
 __all__ = ["ETSForecaster", "ThetaForecaster"]
@@ -176,8 +176,9 @@ class _PerSeriesStatsmodels(Forecaster):
         return self.forecasts_[:, :horizon]
 
     def _origin_forecasts(self, panel, target, lengths, horizon):
-        return np.stack([self._forecast(self.y_[:, : int(n)], horizon, self.series_index_)
-                         for n in lengths], axis=1)
+        with calibrating():
+            return np.stack([self._forecast(self.y_[:, : int(n)], horizon, self.series_index_)
+                             for n in lengths], axis=1)
 
 
 class ETSForecaster(_PerSeriesStatsmodels):
