@@ -9,7 +9,8 @@ dictionary does not know are corrected to the closest dictionary word
    English occupation labels, ISCO-08 group titles and examples, a curated list of Moroccan
    titles; each with an ISCO-08 group mapped to its panel leaf by
    :func:`~lmforecast.taxonomy.occupations.leaf_for_isco`) is coded by it. Confidence: the share
-   of the key's labels that agree on the leaf (curated labels outvote the others).
+   of the key's labels that agree on the leaf (curated labels outvote the others) -- the
+   dictionary is taken as given, this share is not a calibrated probability.
 2. Otherwise two candidates are weighed:
 
    * a **lookup** leaf: the first ordered keyword rule of ``data/title_rules.csv`` that matches
@@ -27,8 +28,9 @@ dictionary does not know are corrected to the closest dictionary word
 3. A title whose confidence is below ``min_confidence`` (default :data:`MIN_CONFIDENCE`) is
    :data:`~lmforecast.panel.UNCLASSIFIED` (step ``abstained``) -- never a silent guess.
 
-The confidences estimate the probability of being right *for titles of occupations the
-dictionary does not hold*; new wordings of known occupations are right more often. Measured
+The calibrated confidences of step 2 estimate the probability of being right *for titles of
+occupations the dictionary does not hold*; new wordings of known occupations are right more
+often, so the threshold is conservative for them. Measured
 figures: ``benchmarks/results/bench_titles.md``.
 """
 

@@ -3,6 +3,7 @@
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -87,3 +88,32 @@ def test_real_esco_sources():
     assert {"2512", "72"} <= set(titles["isco_code"]) and "25" not in set(titles["isco_code"])
     examples = isco_examples(ESCO_DIR)
     assert len(examples) > 1000 and examples["isco_code"].str.len().eq(4).all()
+
+
+@pytest.mark.shared_data
+def test_build_reproduces_the_shipped_dictionary():
+    if not ESCO_DIR.is_dir():
+        pytest.skip(f"shared data folder {ESCO_DIR} is absent")
+    from lmforecast.taxonomy._tables import data_path
+    from lmforecast.taxonomy.build_title_dictionary import build
+
+    fixture = pd.read_csv(Path(__file__).resolve().parent / "fixtures" / "labelled_titles.csv", dtype=str,
+                          keep_default_na=False)
+    dictionary = build(ESCO_DIR, fixture.loc[fixture["source"] == "esco_heldout", "title"].tolist())
+    rebuilt = gzip.compress(dictionary.to_csv(index=False).encode("utf-8"), mtime=0)
+    assert rebuilt == data_path("title_dictionary.csv.gz").read_bytes()
+
+
+@pytest.mark.slow
+def test_refitting_the_model_reproduces_the_shipped_one():
+    # same dictionary + parameters -> same coefficients (float16) -> same probabilities; ~2 min
+    from lmforecast.taxonomy.build_title_dictionary import training_table
+    from lmforecast.taxonomy.title_model import TitleClassifier
+    from lmforecast.taxonomy.titles import dictionary_keys, load_title_dictionary, load_title_model
+
+    shipped, _ = load_title_model()
+    table = training_table(load_title_dictionary(), dictionary_keys())
+    refit = TitleClassifier(**{**shipped.get_params(), "calibration_folds": 0}).fit(table["key"], table["leaf"])
+    keys = table["key"].sample(2000, random_state=0).tolist()
+    np.testing.assert_allclose(refit.predict_proba(keys), shipped.predict_proba(keys), atol=1e-3)
+    assert (refit.predict(keys) == shipped.predict(keys)).mean() > 0.999
