@@ -234,7 +234,7 @@ def _title_coding_report(ad_titles: np.ndarray, ad_occupations: np.ndarray, uncl
         return out
     from lmforecast.taxonomy.titles import confidence_summary
 
-    weights = np.bincount(np.searchsorted(needed, ad_titles), minlength=len(needed))
+    weights = np.bincount(ad_titles, minlength=int(needed.max()) + 1)[needed]
     summary = confidence_summary(details.reset_index(drop=True), min_confidence, weights)
     return {**out, **{k: v for k, v in summary.items() if k not in ("n", "coded_share")}}
 
@@ -345,7 +345,10 @@ def count_offers(offers: pd.DataFrame, freq: str = "MS", normalizer=None, coder=
             coded = details["code"]
         else:  # any object with code_many
             coded = coder.code_many(needed_titles)
-        coded_idx = occ_axis.get_indexer(pd.Index([None if pd.isna(c) else str(c) for c in coded], dtype=object))
+        coded = pd.Series(coded)
+        coded_text = coded.astype(str).to_numpy(dtype=object)  # vectorised str(); missing -> None
+        coded_text[coded.isna().to_numpy()] = None
+        coded_idx = occ_axis.get_indexer(pd.Index(coded_text, dtype=object))
         if (coded_idx < 0).any():
             bad = list(coded)[int(np.flatnonzero(coded_idx < 0)[0])]
             raise ValueError(f"the title coder returned {bad!r}, which is not a panel occupation "
