@@ -1,4 +1,4 @@
-"""Build the title coder's package data from ESCO v1.1.1 (run by hand; ~10 min on 2 cores).
+"""Build the title coder's package data from ESCO v1.1.1 (run by hand; ~12 min on 2 cores).
 
 Usage (from the repository root, with the shared data next to it)::
 
