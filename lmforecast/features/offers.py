@@ -224,12 +224,12 @@ def _title_coding_report(ad_titles: np.ndarray, ad_occupations: np.ndarray, uncl
 
     Returns
     -------
-    dict ``ads``, ``coded_share`` and, with ``details``,
+    dict ``ads``, ``coded_share`` (None without ads) and, with ``details``,
     :func:`~lmforecast.taxonomy.titles.confidence_summary` of the ads (``by_step``,
     ``min_confidence``, ``coded_confidence_quantiles``, ``confidence_histogram``).
     """
     ads = int(len(ad_titles))
-    out = {"ads": ads, "coded_share": float((ad_occupations != unclassified_idx).mean()) if ads else float("nan")}
+    out = {"ads": ads, "coded_share": float((ad_occupations != unclassified_idx).mean()) if ads else None}
     if details is None or needed is None:
         return out
     from lmforecast.taxonomy.titles import confidence_summary

@@ -525,16 +525,17 @@ def confidence_summary(details: pd.DataFrame, min_confidence: float | None = Non
     -------
     dict: ``n`` (sum of weights), ``coded_share``, ``by_step`` ({step: share}),
     ``min_confidence``, ``coded_confidence_quantiles`` ({"p10", "p25", "p50", "p75", "p90"} of
-    the confidence of coded rows; NaN when nothing is coded) and ``confidence_histogram``
+    the confidence of coded rows; None when nothing is coded) and ``confidence_histogram``
     ({"[lo, hi)": share of all rows}, bins :data:`CONFIDENCE_BINS`, the last one closed; uncoded
-    rows count at the confidence the coder offered them).
+    rows count at the confidence the coder offered them). Shares are None when there is no row
+    (JSON-safe: no NaN).
     """
     w = np.ones(len(details)) if weights is None else np.asarray(weights, dtype=np.float64)
     total = float(w.sum())
     conf = details["confidence"].to_numpy(dtype=np.float64)
     coded = details["code"].to_numpy() != UNCLASSIFIED
     steps = pd.Series(w).groupby(details["step"].to_numpy()).sum()
-    quantiles = {f"p{int(q * 100)}": float("nan") for q in (0.1, 0.25, 0.5, 0.75, 0.9)}
+    quantiles: dict[str, float | None] = {f"p{int(q * 100)}": None for q in (0.1, 0.25, 0.5, 0.75, 0.9)}
     if coded.any():
         order = np.argsort(conf[coded], kind="stable")
         cum = np.cumsum(w[coded][order]) / w[coded].sum()
@@ -544,7 +545,7 @@ def confidence_summary(details: pd.DataFrame, min_confidence: float | None = Non
     hist = np.bincount(bins, weights=w, minlength=len(CONFIDENCE_BINS) - 1)
     labels = [f"[{lo:.1f}, {hi:.1f}{']' if i == len(CONFIDENCE_BINS) - 2 else ')'}"
               for i, (lo, hi) in enumerate(zip(CONFIDENCE_BINS[:-1], CONFIDENCE_BINS[1:]))]
-    share = (lambda x: float(x) / total) if total else (lambda x: float("nan"))
+    share = (lambda x: float(x) / total) if total else (lambda x: None)
     return {"n": total, "coded_share": share(w[coded].sum()),
             "by_step": {str(k): share(v) for k, v in sorted(steps.items())},
             "min_confidence": min_confidence, "coded_confidence_quantiles": quantiles,

@@ -49,3 +49,26 @@ def test_coder_with_code_many_only_gets_the_coded_share(keyword_coder, tiny_refe
     result = count_offers(offers, coder=keyword_coder, normalizer=tiny_reference.normalizer,
                           occupations=["2512", "21", "24"])
     assert result.report["title_coding"] == {"ads": 2, "coded_share": 0.5}
+
+
+def test_report_without_title_coded_ads_is_json_safe(coder):
+    import json
+
+    offers = _offers(["Comptable", "Chauffeur"]).assign(occupation=["24", "83"])
+    coding = count_offers(offers, coder=coder).report["title_coding"]
+    assert coding == {"ads": 0, "coded_share": None}  # the coder was not needed
+    json.dumps(coding, allow_nan=False)
+
+
+def test_summary_of_nothing_coded_is_json_safe():
+    import json
+
+    from lmforecast.taxonomy.titles import confidence_summary
+
+    details = pd.DataFrame({"code": [UNCLASSIFIED], "step": ["abstained"], "confidence": [0.2]})
+    summary = confidence_summary(details, 0.5)
+    assert summary["coded_share"] == 0.0 and set(summary["coded_confidence_quantiles"].values()) == {None}
+    json.dumps(summary, allow_nan=False)
+    empty = confidence_summary(details.iloc[:0], 0.5)
+    assert empty["coded_share"] is None
+    json.dumps(empty, allow_nan=False)
