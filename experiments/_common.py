@@ -83,8 +83,25 @@ def data_source(cfg: DictConfig):
     return instantiate(cfg.data.source, _convert_="all")
 
 
-def backtest_plan(cfg: DictConfig) -> pipeline.BacktestPlan:
-    """:class:`lmforecast.pipeline.BacktestPlan` from ``cfg.backtest``."""
+def backend(cfg: DictConfig):
+    """The (unstarted) backend of ``cfg.backend``: use it as ``with C.backend(cfg) as backend:``.
+
+    ``backend=local`` -> :class:`lmforecast.distributed.LocalBackend`; ``backend=dask`` ->
+    :class:`lmforecast.distributed.DaskBackend` (a LocalCluster, or ``backend.address``).
+    """
+    from lmforecast.distributed import make_backend
+
+    be = cfg.backend
+    try:
+        return make_backend(str(be.kind), address=be.address, n_workers=int(be.n_workers),
+                            threads_per_worker=int(be.threads_per_worker), memory_limit=be.memory_limit,
+                            series_tasks=bool(be.series_tasks), dashboard=bool(be.dashboard))
+    except ValueError as exc:
+        raise ConfigError(f"backend config (conf/backend/): {exc}") from exc
+
+
+def backtest_plan(cfg: DictConfig, backend=None) -> pipeline.BacktestPlan:
+    """:class:`lmforecast.pipeline.BacktestPlan` from ``cfg.backtest`` (folds run on ``backend``, None = here)."""
     from lmforecast.backtest import RollingOriginSplitter
 
     bt = cfg.backtest
@@ -92,7 +109,7 @@ def backtest_plan(cfg: DictConfig) -> pipeline.BacktestPlan:
                                      n_windows=bt.n_windows, window=bt.window, gap=bt.gap,
                                      refit_every=bt.refit_every, partial=bt.partial, min_test=bt.min_test)
     return pipeline.BacktestPlan(splitter, quantiles=tuple(bt.quantiles), metrics=tuple(bt.metrics), by=tuple(bt.by),
-                                 point_in_time=bool(bt.point_in_time), n_jobs=int(bt.n_jobs))
+                                 point_in_time=bool(bt.point_in_time), n_jobs=int(bt.n_jobs), backend=backend)
 
 
 def report_plan(cfg: DictConfig) -> pipeline.ReportPlan | None:
