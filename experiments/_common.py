@@ -174,7 +174,7 @@ def sweep_parent_id(cfg: DictConfig) -> str | None:
         return None
     sweep_dir = str(HydraConfig.get().sweep.dir)
     return T.find_or_create_sweep_parent(cfg.tracking.uri, cfg.tracking.experiment_name, sweep_dir,
-                                         cfg.tracking.artifact_location, lock_dir=sweep_dir)
+                                         cfg.tracking.artifact_location)
 
 
 def tracker(cfg: DictConfig):
@@ -265,7 +265,7 @@ class SweepParentCallback(Callback):
         sweep_dir = str(config.hydra.sweep.dir)
         name = f"sweep {config.task_name}: {swept_overrides(list(config.hydra.overrides.task))} on {config.data.name}"
         self.run_id = T.find_or_create_sweep_parent(config.tracking.uri, config.tracking.experiment_name, sweep_dir,
-                                                    config.tracking.artifact_location, lock_dir=sweep_dir,
+                                                    config.tracking.artifact_location,
                                                     run_name=name, owner=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
