@@ -226,6 +226,12 @@ def check_tracking_uri(tracking_uri: str, timeout_s: int = 5) -> None:
         with _env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(int(timeout_s))):
             _mlflow().MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
     except Exception as exc:
+        if re.search(r"\b401\b|Unauthorized|\b403\b|PERMISSION_DENIED|UNAUTHENTICATED", str(exc)):
+            given = "no credentials were given" if not os.environ.get("MLFLOW_TRACKING_USERNAME") else \
+                f"user {os.environ['MLFLOW_TRACKING_USERNAME']!r} was refused"
+            raise TrackingError(f"the MLflow tracking server {tracking_uri} requires a login and {given}: set "
+                                f"MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (ask the server's admin "
+                                f"for an account), or run without tracking: tracking=none") from None
         found = re.search(r"\[Errno -?\d+\] [^'\")]+|timed out|Read timed out|status code \d+|error code \d+", str(exc))
         reason = found.group(0).strip() if found else type(exc).__name__
         raise TrackingError(f"the MLflow tracking server {tracking_uri} does not answer within {timeout_s} s "
