@@ -29,7 +29,7 @@ def test_unknown_stage_lists_the_stages(capsys):
     assert cli.main(["trian"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == ("lmforecast: unknown stage 'trian'; choose one of: build_panel, backtest, forecast, "
-                           "report, run, leaderboard, runs, generate-data")
+                           "report, run, leaderboard, runs, generate-data, team-server")
 
 
 def test_console_script_is_installed():

@@ -13,7 +13,7 @@ from lmforecast.distributed import DaskBackend, LocalBackend, make_backend
 from lmforecast.models.baselines import SeasonalNaive
 from lmforecast.uncertainty import ResidualUncertainty
 
-from tests.test_backtest import make_panel
+from test_backtest import make_panel
 
 TARGET = "job_offers"
 
@@ -52,7 +52,7 @@ def test_an_unreachable_scheduler_fails_naming_the_address():
 
 def test_backend_config_group_becomes_a_backend(tmp_path):
     from experiments import _common as C
-    from tests.test_configs import compose_cfg
+    from test_configs import compose_cfg
 
     cfg, _ = compose_cfg("backtest", ["tracking=none"], output_dir=tmp_path)
     assert isinstance(C.backend(cfg), LocalBackend)

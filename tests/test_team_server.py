@@ -170,7 +170,7 @@ sys.path.insert(0, sys.argv[1])
 from lmforecast import pipeline, tracking as T
 from lmforecast.backtest import RollingOriginSplitter
 from lmforecast.models.baselines import Naive, SeasonalNaive
-from tests.test_backtest import make_panel
+from test_backtest import make_panel
 
 uri, sweep_id, job, start_at = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
 time.sleep(max(0.0, start_at - time.time()))          # both jobs ask for the parent at the same moment

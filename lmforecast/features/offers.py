@@ -229,13 +229,27 @@ def _title_coding_report(ad_titles: np.ndarray, ad_occupations: np.ndarray, uncl
     ``min_confidence``, ``coded_confidence_quantiles``, ``confidence_histogram``).
     """
     ads = int(len(ad_titles))
-    out = {"ads": ads, "coded_share": float((ad_occupations != unclassified_idx).mean()) if ads else None}
-    if details is None or needed is None:
+    coded = int((ad_occupations != unclassified_idx).sum())
+    weights = None
+    if details is not None and needed is not None:
+        weights = np.bincount(ad_titles, minlength=int(needed.max()) + 1)[needed]
+    return title_coding_summary(ads, coded, weights, details, min_confidence)
+
+
+def title_coding_summary(ads: int, coded: int, weights: np.ndarray | None, details: pd.DataFrame | None,
+                         min_confidence: float | None) -> dict:
+    """The ``title_coding`` entry of an offer-count report, from per-title ad counts.
+
+    ``ads`` counted ads coded from their title, ``coded`` of them given an occupation;
+    ``weights`` counted ads per row of ``details`` (the coder's ``code_details`` of the distinct
+    titles), or None with ``details`` None. Shared by the in-memory and out-of-core counts.
+    """
+    out = {"ads": int(ads), "coded_share": float(coded / ads) if ads else None}
+    if details is None or weights is None:
         return out
     from lmforecast.taxonomy.titles import confidence_summary
 
-    weights = np.bincount(ad_titles, minlength=int(needed.max()) + 1)[needed]
-    summary = confidence_summary(details.reset_index(drop=True), min_confidence, weights)
+    summary = confidence_summary(details.reset_index(drop=True), min_confidence, np.asarray(weights))
     return {**out, **{k: v for k, v in summary.items() if k not in ("n", "coded_share")}}
 
 

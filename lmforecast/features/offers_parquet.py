@@ -45,7 +45,8 @@ import xarray as xr
 from lmforecast import panel as P
 from lmforecast.contract import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS, Limits
 from lmforecast.errors import DataContractError
-from lmforecast.features.offers import DEDUP_RULE, OfferCounts, chain_heads, normalise_titles, period_starts
+from lmforecast.features.offers import (DEDUP_RULE, OfferCounts, chain_heads, normalise_titles, period_starts,
+                                       title_coding_summary)
 from lmforecast.taxonomy.regions import UNALLOCATED
 
 __all__ = ["offer_files", "count_offers_parquet"]
@@ -328,17 +329,22 @@ def _count(con, ads: _Ads, work: Path, freq, normalizer, coder, window, regions,
     else:
         need_sql = "SELECT DISTINCT title FROM ads"
     needed = {str(v) for (v,) in con.execute(need_sql).fetchall()}
+    needed_list, details = [], None
     if needed:
         position = {t: i for i, t in enumerate(titles_nb)}
         needed_list = [t for t in titles_nb if t in needed]       # the in-memory path's order
-        coded = coder.code_many(pd.Series(needed_list, dtype=object))
+        if hasattr(coder, "code_details"):  # TitleCoder: codes with step and confidence
+            details = coder.code_details(pd.Series(needed_list, dtype=object))
+            coded = details["code"]
+        else:  # any object with code_many
+            coded = coder.code_many(pd.Series(needed_list, dtype=object))
         coded_idx = occ_axis.get_indexer(pd.Index([None if pd.isna(c) else str(c) for c in coded], dtype=object))
         if (coded_idx < 0).any():
             bad = list(coded)[int(np.flatnonzero(coded_idx < 0)[0])]
             raise ValueError(f"the title coder returned {bad!r}, which is not a panel occupation code nor "
                              f"'unclassified'")
         title_occ[[position[t] for t in needed_list]] = coded_idx
-    ads.lookup("lmf_title", titles_nb, ntitle=ntitle, title_occ=title_occ)
+    ads.lookup("lmf_title", titles_nb, ntitle=ntitle, title_occ=title_occ, tid=np.arange(len(titles_nb)))
     sources_nb = [str(v) for v, c in zip(sources, source_codes) if c >= 0]
     ads.lookup("lmf_source", sources_nb, source=np.arange(len(sources_nb)))
     if "company" in ads.columns:
@@ -353,7 +359,7 @@ def _count(con, ads: _Ads, work: Path, freq, normalizer, coder, window, regions,
     n_buckets = max(1, -(-n // max(1, rows_per_bucket)))
     encoded = work / "encoded"
     con.execute(f"""COPY (
-        SELECT a.fi, a.rec, {day_sql} AS day, r.region, t.ntitle, s.source, {company_sql} AS company,
+        SELECT a.fi, a.rec, {day_sql} AS day, r.region, t.ntitle, t.tid, s.source, {company_sql} AS company,
                coalesce({occ_sql}, t.title_occ) AS occ, ({occ_sql} IS NULL) AS from_title,
                CAST(hash(t.ntitle, r.region, s.source, {company_sql}) % {n_buckets} AS BIGINT) AS bucket
         FROM ads a {day_join}
@@ -371,17 +377,19 @@ def _count(con, ads: _Ads, work: Path, freq, normalizer, coder, window, regions,
     counts = np.zeros(len(span) * n_regions * n_occ, dtype=np.int64)
     unclassified_idx = n_occ - 1
     stats = dict(counted=0, unclassified=0, unallocated=0, given=0, from_title=0, title_unclassified=0,
-                 normalised=0)
+                 normalised=0, title_coded=0)
+    title_ads = np.zeros(len(titles_nb), dtype=np.int64)  # counted ads coded from each title
     radix = [int(v) + 2 for v in con.execute(
         f"SELECT max(ntitle), max(region), max(source), max(company) FROM read_parquet('{encoded}/*/*.parquet')"
     ).fetchone()]
     for folder in sorted(encoded.glob("bucket=*")):
-        cols = con.execute(f"SELECT day, region, ntitle, source, company, occ, from_title FROM "
+        cols = con.execute(f"SELECT day, region, ntitle, tid, source, company, occ, from_title FROM "
                            f"read_parquet('{folder}/*.parquet') ORDER BY fi, rec").fetchnumpy()
         day = np.asarray(cols["day"], dtype=np.int64)
         region = np.asarray(cols["region"], dtype=np.int64)
         occ = np.asarray(cols["occ"], dtype=np.int64)
         from_title = np.asarray(cols["from_title"], dtype=bool)
+        tid = np.asarray(cols["tid"], dtype=np.int64)
         parts = [np.asarray(cols[c], dtype=np.int64) + 1 for c in ("ntitle", "region", "source", "company")]
         if float(np.prod([float(r) for r in radix])) < 2.0**62:
             key = np.zeros(len(day), dtype=np.int64)
@@ -401,7 +409,10 @@ def _count(con, ads: _Ads, work: Path, freq, normalizer, coder, window, regions,
         stats["from_title"] += int(from_title.sum())
         stats["title_unclassified"] += int((from_title & (occ == unclassified_idx)).sum())
         stats["normalised"] += int((region < len(regions)).sum())
-        del key, heads, day, region, occ, from_title
+        counted_from_title = heads & from_title
+        title_ads += np.bincount(tid[counted_from_title], minlength=len(titles_nb))
+        stats["title_coded"] += int((occ[counted_from_title] != unclassified_idx).sum())
+        del key, heads, day, region, occ, from_title, tid, counted_from_title
 
     counts = counts.reshape(len(span), n_regions, n_occ).astype(np.float64)
     used = np.flatnonzero(counts.sum(axis=(1, 2)) > 0)
@@ -428,6 +439,10 @@ def _count(con, ads: _Ads, work: Path, freq, normalizer, coder, window, regions,
         "coding_methods": {"given": n - stats["from_title"],
                            "title": stats["from_title"] - stats["title_unclassified"],
                            "unclassified": stats["title_unclassified"]},
+        "title_coding": title_coding_summary(
+            int(title_ads.sum()), stats["title_coded"],
+            title_ads[[position[t] for t in needed_list]] if details is not None else None, details,
+            getattr(coder, "min_confidence", None)),
         "dedup_rule": DEDUP_RULE if window is not None else "none",
         "dedup_window_days": window,
         "first_posting": str(np.datetime_as_string(_EPOCH + np.timedelta64(int(first_day), "D"), unit="D")),
