@@ -11,9 +11,11 @@ a key. :func:`title_prekeys` reduces many decorated titles to shorter texts with
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import re
+import textwrap
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -190,6 +192,17 @@ def title_prekeys(titles) -> list[str]:
     return text.to_pylist()
 
 
+def _code_of(source: str) -> str:
+    """The code of Python ``source`` without its docstrings and comments (``ast.dump``): what runs."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
 _REGION_TABLES = ("ma_regions.csv", "ma_regions_1997.csv", "ma_provinces_2014.csv", "ma_region_aliases.csv")
 
 
@@ -197,9 +210,9 @@ _REGION_TABLES = ("ma_regions.csv", "ma_regions_1997.csv", "ma_provinces_2014.cs
 def title_key_version() -> str:
     """Fingerprint of everything :func:`title_key` depends on (for the stored dictionary keys).
 
-    sha256 of: the source of the normalisation functions of this module (:func:`title_tokens`,
+    sha256 of: the code (docstrings and comments left out) of the normalisation functions of this module (:func:`title_tokens`,
     :func:`title_key`, ``_stem``, ``_is_location``, ``_location_normalizer``) and its patterns and
-    word lists, the whole source of ``taxonomy/_text.py`` (folding) and ``taxonomy/regions.py``
+    word lists, the whole code of ``taxonomy/_text.py`` (folding) and ``taxonomy/regions.py``
     (the location check), the Moroccan region tables the location check reads, and the Unicode
     database version. Any change to one of them changes the fingerprint.
 
@@ -211,12 +224,12 @@ def title_key_version() -> str:
 
     digest = hashlib.sha256()
     for func in (_stem, _location_normalizer, _is_location, title_tokens, title_key):
-        digest.update(inspect.getsource(func).encode("utf-8"))
+        digest.update(_code_of(textwrap.dedent(inspect.getsource(func))).encode("utf-8"))
     constants = (_GENDER.pattern, _GENDER.flags, [(p.pattern, p.flags, r) for p, r in _TECH],
                  _SEPARATORS.pattern, _PAREN.pattern, sorted(_DROP_TOKENS), sorted(_STOP_TOKENS))
     digest.update(repr(constants).encode("utf-8"))
     for module in (_text, regions):
-        digest.update(Path(module.__file__).read_bytes())
+        digest.update(_code_of(Path(module.__file__).read_text(encoding="utf-8")).encode("utf-8"))
     for name in _REGION_TABLES:
         digest.update(data_path(name).read_bytes())
     digest.update(unicodedata.unidata_version.encode("ascii"))
