@@ -777,8 +777,8 @@ def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_p
         reported), the others are backtested beside it.
     targets : panel variables backtested and forecast.
     backtest_plan : :class:`BacktestPlan`.
-    report_plan : :class:`ReportPlan`; None = no gap report (the forecast runs
-        ``backtest_plan.splitter.horizon`` periods ahead).
+    report_plan : :class:`ReportPlan`; None = no gap report (the forecast runs the backtest's
+        horizon ahead: ``backtest_plan.splitter.resolved_horizon(freq)`` periods).
     data_name : data set name (run names, report file ``gap_<data_name>``).
     out_dir : this run's folder: ``backtests/``, ``forecast.nc``, ``reports/``, ``metrics.json``.
     panel_path : where the panel is written (None = not written).
@@ -809,7 +809,7 @@ def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_p
         backtests = backtest(models, panel, targets, backtest_plan, out_dir=out_dir, tracker=tracker,
                              data_name=data_name, progress=progress)
         plan = report_plan or ReportPlan(n_paths=0, quantiles=backtest_plan.quantiles, method="stock")
-        horizon = None if report_plan is not None else int(backtest_plan.splitter.horizon)
+        horizon = None if report_plan is not None else backtest_plan.splitter.resolved_horizon(panel.attrs["freq"])
         projection = project(models[main], panel, targets, plan, horizon=horizon, seed=seed, out_dir=out_dir,
                              tracker=tracker, progress=progress)
         gap_report = None
