@@ -717,6 +717,47 @@ def leaderboard(experiment_name: str, tracking_uri: str, metric: str = "mase",
     return frame.drop(columns="_score").reset_index(drop=True)
 
 
+def metrics_by_horizon(tracking_uri: str, run_ids, metric: str = "mase") -> pd.DataFrame:
+    """Per-horizon scores of logged backtest runs, as one tidy table.
+
+    Every backtest run logs each metric against the horizon step as ``horizon/<metric>``
+    (MLflow ``step`` = periods after the cutoff, :func:`log_metrics_by_horizon`).
+
+    Parameters
+    ----------
+    tracking_uri : tracking URI of the store.
+    run_ids : ids of backtest runs (e.g. the ``run_id`` column of :func:`leaderboard`).
+    metric : metric name (``mase``, ``wape``, ``coverage_80`` ...).
+
+    Returns
+    -------
+    DataFrame ``model, target, horizon, metric, value, run_id`` (model and target from the run's
+    tags), sorted by model, target and horizon; a run without that metric adds no row. Plot it
+    with :func:`lmforecast.plotting.metric_by_horizon` (``by="horizon"``).
+
+    Examples
+    --------
+    >>> import tempfile, mlflow
+    >>> uri = f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"
+    >>> client = mlflow.MlflowClient(tracking_uri=uri)
+    >>> run = client.create_run(client.create_experiment("demo"), tags={TAG_MODEL: "naive", TAG_TARGET: "vacancies"})
+    >>> for step, value in ((1, 0.8), (2, 1.1)):
+    ...     client.log_metric(run.info.run_id, "horizon/mase", value, step=step)
+    >>> metrics_by_horizon(uri, [run.info.run_id])[["model", "horizon", "value"]].to_dict("records")
+    [{'model': 'naive', 'horizon': 1, 'value': 0.8}, {'model': 'naive', 'horizon': 2, 'value': 1.1}]
+    """
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    rows = []
+    for run_id in run_ids:
+        tags = client.get_run(run_id).data.tags
+        for point in client.get_metric_history(run_id, f"horizon/{metric}"):
+            rows.append({"model": tags.get(TAG_MODEL), "target": tags.get(TAG_TARGET), "horizon": int(point.step),
+                         "metric": metric, "value": float(point.value), "run_id": run_id})
+    frame = pd.DataFrame(rows, columns=["model", "target", "horizon", "metric", "value", "run_id"])
+    return frame.sort_values(["model", "target", "horizon"], kind="stable", ignore_index=True)
+
+
 # --------------------------------------------------------------------------- trackers
 class NoTracking:
     """The tracker of a run with tracking off: the same methods as :class:`MlflowTracker`, doing nothing."""

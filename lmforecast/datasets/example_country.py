@@ -1,0 +1,113 @@
+"""A small raw folder of a country of your own: its regions, its occupation hierarchy, its series.
+
+:func:`write_example_country` writes a folder that follows the raw data contract
+(``data/raw/README.md``) with its own reference lists, the way a researcher brings a country
+that is not Morocco: ``regions.csv`` (5 regions), ``occupations.csv`` (an ISCO-08 style tree of
+13 groups, 6 of them leaves) and the long tables ``demand.csv`` (quarterly employment, monthly
+vacancies) and ``supply.csv`` (monthly jobseekers, annual graduates). The values are synthetic
+(seeded): each cell grows at its occupation's rate, vacancies follow a yearly pattern, and every
+value carries noise; they illustrate the format, not a real labour market.
+
+>>> import tempfile
+>>> from lmforecast.datasets import RawFolder
+>>> folder = write_example_country(tempfile.mkdtemp())
+>>> panel = RawFolder(folder, country="XX").load_panel()
+>>> dict(panel.sizes)
+{'time': 120, 'region': 5, 'occupation': 6}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lmforecast.io import write_csv_atomic
+
+#: the example's regions (code, name, population)
+REGIONS = pd.DataFrame({
+    "code": ["XX-CAP", "XX-NOR", "XX-SOU", "XX-EAS", "XX-WES"],
+    "name": ["Capital", "North", "South", "East", "West coast"],
+    "population": [4_200_000, 2_100_000, 1_600_000, 1_100_000, 2_600_000],
+})
+
+#: the example's occupation tree (code, name, parent); leaves are the rows that are nobody's parent
+OCCUPATIONS = pd.DataFrame([
+    ("2", "Professionals", ""),
+    ("22", "Health professionals", "2"),
+    ("221", "Medical doctors", "22"),
+    ("222", "Nursing and midwifery professionals", "22"),
+    ("25", "ICT professionals", "2"),
+    ("251", "Software and applications developers", "25"),
+    ("252", "Database and network professionals", "25"),
+    ("4", "Clerical support workers", ""),
+    ("42", "Customer services clerks", "4"),
+    ("422", "Client information workers", "42"),
+    ("7", "Craft and related trades workers", ""),
+    ("71", "Building and related trades workers", "7"),
+    ("711", "Building frame and related trades workers", "71"),
+], columns=["code", "name", "parent"])
+
+#: employment of each leaf in the first year (persons, all regions) and its yearly growth
+_LEAF_START = {"221": (21_000, 0.02), "222": (48_000, 0.03), "251": (26_000, 0.09), "252": (9_000, 0.06),
+               "422": (62_000, 0.01), "711": (140_000, -0.01)}
+
+
+def _region_shares() -> np.ndarray:
+    population = REGIONS["population"].to_numpy(dtype=float)
+    return population / population.sum()
+
+
+def write_example_country(raw_dir: str | os.PathLike, seed: int = 0, start: int = 2016, end: int = 2025) -> Path:
+    """Write the example country's raw folder (reference lists and long tables); return the folder.
+
+    Parameters
+    ----------
+    raw_dir : destination folder (created; the five files in it are replaced).
+    seed : seed of the noise; same seed, same files.
+    start, end : first and last calendar year of the series.
+
+    Returns
+    -------
+    Path of the folder, ready for :class:`lmforecast.datasets.RawFolder`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = write_example_country(tempfile.mkdtemp(), start=2020, end=2021)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['demand.csv', 'occupations.csv', 'regions.csv', 'supply.csv']
+    """
+    if int(end) < int(start):
+        raise ValueError(f"end ({end}) must not be before start ({start})")
+    rng = np.random.default_rng(seed)
+    raw_dir = Path(raw_dir)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    months = pd.date_range(f"{int(start)}-01-01", f"{int(end)}-12-01", freq="MS")
+    shares = _region_shares()
+    demand, supply = [], []
+    for r, region in enumerate(REGIONS["code"]):
+        for leaf, (first_year, growth) in _LEAF_START.items():
+            years = ((months.year - int(start)) + (months.month - 1) / 12).to_numpy(dtype=float)
+            level = first_year * shares[r] * np.exp(growth * years)
+            employment = level * rng.lognormal(0.0, 0.01, len(months))
+            season = 1 + 0.15 * np.sin(2 * np.pi * (months.month.to_numpy() - 3) / 12)
+            vacancies = 0.03 * level * season * rng.lognormal(0.0, 0.12, len(months))
+            jobseekers = 0.08 * level * (1 - 2 * growth) * rng.lognormal(0.0, 0.05, len(months))
+            for i, month in enumerate(months):
+                demand.append((f"{month:%Y-%m}", region, leaf, "vacancies", round(vacancies[i]), "example PES"))
+                supply.append((f"{month:%Y-%m}", region, leaf, "jobseekers", round(jobseekers[i]), "example PES"))
+                if month.month % 3 == 2:  # quarterly survey: the mid-quarter month's level
+                    demand.append((f"{month.year}-Q{(month.month + 2) // 3}", region, leaf, "employment",
+                                   round(employment[i]), "example LFS"))
+            for year in range(int(start), int(end) + 1):
+                graduates = 0.05 * level[np.asarray(months.year == year)].mean() * (1 + growth) * rng.lognormal(0.0, 0.08)
+                supply.append((str(year), region, leaf, "graduates", round(graduates), "example ministry"))
+    columns = ["period", "region", "occupation", "measure", "value", "source"]
+    write_csv_atomic(REGIONS, raw_dir / "regions.csv", index=False)
+    write_csv_atomic(OCCUPATIONS, raw_dir / "occupations.csv", index=False)
+    write_csv_atomic(pd.DataFrame(demand, columns=columns), raw_dir / "demand.csv", index=False)
+    write_csv_atomic(pd.DataFrame(supply, columns=columns), raw_dir / "supply.csv", index=False)
+    return raw_dir
