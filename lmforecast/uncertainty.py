@@ -268,6 +268,17 @@ class ResidualUncertainty(BaseEstimator):
     calibrated_steps_ : last step with its own errors (0 = none); alpha_ : extrapolation
     exponent; lam_, beta_ : temporal dependence; scores_ : ``(samples, series)`` float32
     normal scores for the cross-series copula; shrinkage_ : Ledoit-Wolf shrinkage.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import SeasonalNaive
+    >>> model = SeasonalNaive(uncertainty=ResidualUncertainty(n_windows=3)).fit(example_panel(), "vacancies")
+    >>> forecast = model.predict(horizon=12, quantiles=(0.1, 0.5, 0.9))
+    >>> bool((forecast.sel(quantile=0.1) <= forecast.sel(quantile=0.9)).all())
+    True
+    >>> model.sample_paths(horizon=12, n_paths=50, seed=0).sizes["path"]
+    50
     """
 
     def __init__(self, n_windows: int = 12, step: int | None = None, horizon: int | None = None,

@@ -19,6 +19,7 @@ value carries noise; they illustrate the format, not a real labour market.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,29 @@ def write_example_country(raw_dir: str | os.PathLike, seed: int = 0, start: int 
     write_csv_atomic(pd.DataFrame(demand, columns=columns), raw_dir / "demand.csv", index=False)
     write_csv_atomic(pd.DataFrame(supply, columns=columns), raw_dir / "supply.csv", index=False)
     return raw_dir
+
+
+def example_panel(seed: int = 0, start: int = 2016, end: int = 2025):
+    """The example country's panel (5 regions x 6 occupations, monthly), built in a temporary folder.
+
+    A small, quick panel with employment, vacancies, graduates and jobseekers, for examples and
+    experiments; the same arguments give the same panel (it is built once per process).
+
+    Examples
+    --------
+    >>> panel = example_panel()
+    >>> dict(panel.sizes), sorted(panel.data_vars)
+    ({'time': 120, 'region': 5, 'occupation': 6}, ['employment', 'graduates', 'jobseekers', 'vacancies'])
+    """
+    return _example_panel(int(seed), int(start), int(end)).copy(deep=True)
+
+
+@lru_cache(maxsize=4)
+def _example_panel(seed: int, start: int, end: int):
+    import tempfile
+
+    from lmforecast.datasets.sources import RawFolder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_example_country(Path(tmp) / "example_country", seed=seed, start=start, end=end)
+        return RawFolder(folder, country="XX").load_panel()
