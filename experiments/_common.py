@@ -83,8 +83,25 @@ def data_source(cfg: DictConfig):
     return instantiate(cfg.data.source, _convert_="all")
 
 
-def backtest_plan(cfg: DictConfig) -> pipeline.BacktestPlan:
-    """:class:`lmforecast.pipeline.BacktestPlan` from ``cfg.backtest``."""
+def backend(cfg: DictConfig):
+    """The (unstarted) backend of ``cfg.backend``: use it as ``with C.backend(cfg) as backend:``.
+
+    ``backend=local`` -> :class:`lmforecast.distributed.LocalBackend`; ``backend=dask`` ->
+    :class:`lmforecast.distributed.DaskBackend` (a LocalCluster, or ``backend.address``).
+    """
+    from lmforecast.distributed import make_backend
+
+    be = cfg.backend
+    try:
+        return make_backend(str(be.kind), address=be.address, n_workers=int(be.n_workers),
+                            threads_per_worker=int(be.threads_per_worker), memory_limit=be.memory_limit,
+                            series_tasks=bool(be.series_tasks), dashboard=bool(be.dashboard))
+    except ValueError as exc:
+        raise ConfigError(f"backend config (conf/backend/): {exc}") from exc
+
+
+def backtest_plan(cfg: DictConfig, backend=None) -> pipeline.BacktestPlan:
+    """:class:`lmforecast.pipeline.BacktestPlan` from ``cfg.backtest`` (folds run on ``backend``, None = here)."""
     from lmforecast.backtest import RollingOriginSplitter
 
     bt = cfg.backtest
@@ -92,7 +109,7 @@ def backtest_plan(cfg: DictConfig) -> pipeline.BacktestPlan:
                                      n_windows=bt.n_windows, window=bt.window, gap=bt.gap,
                                      refit_every=bt.refit_every, partial=bt.partial, min_test=bt.min_test)
     return pipeline.BacktestPlan(splitter, quantiles=tuple(bt.quantiles), metrics=tuple(bt.metrics), by=tuple(bt.by),
-                                 point_in_time=bool(bt.point_in_time), n_jobs=int(bt.n_jobs))
+                                 point_in_time=bool(bt.point_in_time), n_jobs=int(bt.n_jobs), backend=backend)
 
 
 def report_plan(cfg: DictConfig) -> pipeline.ReportPlan | None:
@@ -157,7 +174,7 @@ def sweep_parent_id(cfg: DictConfig) -> str | None:
         return None
     sweep_dir = str(HydraConfig.get().sweep.dir)
     return T.find_or_create_sweep_parent(cfg.tracking.uri, cfg.tracking.experiment_name, sweep_dir,
-                                         cfg.tracking.artifact_location, lock_dir=sweep_dir)
+                                         cfg.tracking.artifact_location)
 
 
 def tracker(cfg: DictConfig):
@@ -248,7 +265,7 @@ class SweepParentCallback(Callback):
         sweep_dir = str(config.hydra.sweep.dir)
         name = f"sweep {config.task_name}: {swept_overrides(list(config.hydra.overrides.task))} on {config.data.name}"
         self.run_id = T.find_or_create_sweep_parent(config.tracking.uri, config.tracking.experiment_name, sweep_dir,
-                                                    config.tracking.artifact_location, lock_dir=sweep_dir,
+                                                    config.tracking.artifact_location,
                                                     run_name=name, owner=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:

@@ -3,6 +3,7 @@
     lmforecast backtest model=ridge backtest.horizon=6
     lmforecast backtest -m model=naive,seasonal_naive,ridge      # one MLflow parent run per sweep
     lmforecast backtest experiment=tune_lightgbm                 # Optuna search (the `tune` extra)
+    lmforecast backtest backend=dask                             # folds as tasks on a Dask LocalCluster
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def backtest(cfg: DictConfig) -> dict:
     source, tracker, out_dir = C.data_source(cfg), C.tracker(cfg), C.output_dir(cfg)
     main = next(iter(models))
     with pipeline.track(tracker, "backtest", model=main, data=cfg.data.name, config=C.resolved_config(cfg),
-                        files=C.run_files(cfg, "backtest")) as run_id:
+                        files=C.run_files(cfg, "backtest")) as run_id, C.backend(cfg) as backend:
         panel = pipeline.load_panel(source, cfg.data.panel_path, progress=C.progress(cfg))
-        result = pipeline.backtest(models, panel, cfg.data.targets, C.backtest_plan(cfg), out_dir=out_dir,
+        result = pipeline.backtest(models, panel, cfg.data.targets, C.backtest_plan(cfg, backend), out_dir=out_dir,
                                    tracker=tracker, data_name=cfg.data.name, progress=C.progress(cfg))
         if tracker is not None:
             tracker.log_metrics({k: v for k, v in result.metrics.items() if k.split("/")[1] == main})

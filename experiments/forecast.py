@@ -25,10 +25,11 @@ def forecast(cfg: DictConfig) -> dict:
         plan = dataclasses.replace(plan, n_paths=0)
     horizon = None if cfg.report.enabled else int(cfg.backtest.horizon)
     with pipeline.track(tracker, "forecast", model=name, data=cfg.data.name, config=C.resolved_config(cfg),
-                        files=C.run_files(cfg, "forecast")) as run_id:
+                        files=C.run_files(cfg, "forecast")) as run_id, C.backend(cfg) as backend:
         panel = pipeline.load_panel(C.data_source(cfg), cfg.data.panel_path, progress=C.progress(cfg))
         projection = pipeline.project(model, panel, cfg.data.targets, plan, horizon=horizon, seed=cfg.seed,
-                                      out_dir=C.output_dir(cfg), tracker=tracker, progress=C.progress(cfg))
+                                      out_dir=C.output_dir(cfg), tracker=tracker, progress=C.progress(cfg),
+                                      backend=backend)
     return {"forecast_path": str(projection.path), "horizon": projection.horizon, "model": name, "run_id": run_id,
             **{f"model_uri_{t}": uri for t, uri in projection.model_uris.items()}}
 

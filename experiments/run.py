@@ -22,11 +22,12 @@ def run(cfg: DictConfig) -> dict:
     """
     C.setup(cfg)
     models = C.instantiate_models(cfg)  # fails on a bad model config before any data is read
-    result = pipeline.run(
-        C.data_source(cfg), models, cfg.data.targets, C.backtest_plan(cfg), C.report_plan(cfg),
-        data_name=cfg.data.name, out_dir=C.output_dir(cfg), panel_path=cfg.data.panel_path,
-        truth_path=cfg.data.truth_path, seed=cfg.seed, tracker=C.tracker(cfg), config=C.resolved_config(cfg),
-        files=C.run_files(cfg, "run"), progress=C.progress(cfg))
+    with C.backend(cfg) as backend:
+        result = pipeline.run(
+            C.data_source(cfg), models, cfg.data.targets, C.backtest_plan(cfg, backend), C.report_plan(cfg),
+            data_name=cfg.data.name, out_dir=C.output_dir(cfg), panel_path=cfg.data.panel_path,
+            truth_path=cfg.data.truth_path, seed=cfg.seed, tracker=C.tracker(cfg), config=C.resolved_config(cfg),
+            files=C.run_files(cfg, "run"), progress=C.progress(cfg))
     print(result.summary, flush=True)
     return result.metrics
 

@@ -47,7 +47,7 @@ from lmforecast.models.base import DEFAULT_QUANTILES, check_quantiles
 
 __all__ = [
     "Fold", "RollingOriginSplitter", "publication_lag_days", "point_in_time", "backtest",
-    "backtest_models", "save_backtest", "load_backtest", "summarise", "assert_no_leakage",
+    "backtest_models", "without_run_attrs", "save_backtest", "load_backtest", "summarise", "assert_no_leakage",
 ]
 
 TARGET_TIME = "target_time"
@@ -471,6 +471,13 @@ def _run_chain(forecaster, target: str, chain: list[tuple[Fold, xr.Dataset]], qu
     return out
 
 
+def _run_chain_at(chain: list[Fold], *, forecaster, target: str, panel: xr.Dataset, use_point_in_time: bool,
+                  quantiles, gap: int, horizon: int, reconcile, season: int) -> list[dict]:
+    """:func:`_run_chain` on folds cut from ``panel`` where it runs (a backend task: the panel is shared once)."""
+    inputs = [(fold, _training_panel(panel, fold, use_point_in_time)) for fold in chain]
+    return _run_chain(forecaster, target, inputs, quantiles, gap, horizon, reconcile, season)
+
+
 def _chains(folds: list[Fold], updatable: bool) -> list[list[Fold]]:
     """Group folds into chains that start with a refit (one fold per chain without ``update``)."""
     chains: list[list[Fold]] = []
@@ -484,7 +491,8 @@ def _chains(folds: list[Fold], updatable: bool) -> list[list[Fold]]:
 
 def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOriginSplitter,
              quantiles: Sequence[float] = DEFAULT_QUANTILES, point_in_time: bool = True,
-             progress: bool = True, reconcile: Callable | None = None, n_jobs: int = 1) -> xr.Dataset:
+             progress: bool = True, reconcile: Callable | None = None, n_jobs: int = 1,
+             backend=None) -> xr.Dataset:
     """Rolling-origin backtest of one forecaster.
 
     For each fold: cut the panel at the cutoff (point in time by default), ``sklearn.base.clone``
@@ -509,7 +517,12 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
     progress : show a tqdm bar over folds (hidden when not a TTY).
     reconcile : optional ``f(forecast, training_panel) -> forecast`` applied to each fold's forecast
         (a DataArray ``time x region x occupation x quantile``; labels must be kept).
-    n_jobs : folds run in parallel with joblib (loky), each worker limited to one thread.
+    n_jobs : folds run in parallel with joblib (loky), each worker limited to one thread
+        (local backend only).
+    backend : where folds run: None or :class:`lmforecast.distributed.LocalBackend` (this
+        process, or ``n_jobs`` processes), or a started :class:`lmforecast.distributed.DaskBackend`
+        (each chain of folds is a task; the panel is scattered once and cut on the worker). The
+        cube does not depend on the backend (only the timing attrs differ).
 
     Returns
     -------
@@ -540,9 +553,17 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
         return [(fold, _training_panel(panel, fold, point_in_time)) for fold in chain]
 
     results: list[dict] = []
+    distributed = backend is not None and getattr(backend, "name", "local") != "local"
     with tqdm(total=len(folds), desc=f"backtest {type(forecaster).__name__}", unit="fold",
               disable=None if progress else True) as bar:
-        if int(n_jobs) == 1:
+        if distributed:
+            shared = {"forecaster": forecaster, "target": target, "panel": panel,
+                      "use_point_in_time": point_in_time, "quantiles": levels, "gap": gap, "horizon": horizon,
+                      "reconcile": reconcile, "season": season}
+            chunks = backend.map(_run_chain_at, chains, shared=shared, name="fold",
+                                 progress=lambda done: bar.update(done))
+            results = [r for chunk in chunks for r in chunk]
+        elif int(n_jobs) == 1:
             for chain in chains:
                 chunk = _run_chain(forecaster, target, task_inputs(chain), levels, gap, horizon, reconcile, season)
                 results.extend(chunk)
@@ -614,6 +635,7 @@ def backtest(forecaster, panel: xr.Dataset, target: str, splitter: RollingOrigin
         "refit_policy": policy,
         "reconcile": "" if reconcile is None else getattr(reconcile, "__name__", repr(reconcile)),
         "n_jobs": int(n_jobs),
+        "backend": "local" if backend is None else str(getattr(backend, "name", type(backend).__name__)),
         "panel_provenance_inputs": _jsonable_str(panel.attrs.get("provenance_inputs", "{}")),
         "fit_time_s": float(sum(r["fit_seconds"] for r in results)),
         "predict_time_s": float(sum(r["predict_seconds"] for r in results)),
@@ -627,6 +649,24 @@ def _jsonable_str(value) -> str:
 
 
 _MODEL_ATTRS = ("model", "model_params", "model_repr", "refit_policy", "fit_time_s", "predict_time_s", "wall_time_s")
+#: attrs of a backtest cube that depend on where and how fast it ran, not on what it holds
+RUN_ATTRS = ("fit_time_s", "predict_time_s", "wall_time_s", "n_jobs", "backend")
+
+
+def without_run_attrs(ds: xr.Dataset) -> xr.Dataset:
+    """A copy of a backtest cube without the attrs that record where and how fast it ran.
+
+    Drops :data:`RUN_ATTRS` (timings in seconds, ``n_jobs``, ``backend``), also inside the
+    per-model JSON of :func:`backtest_models`, so that cubes computed on different backends
+    can be compared with ``xarray.testing.assert_identical``.
+    """
+    out = ds.copy()
+    out.attrs = {k: v for k, v in ds.attrs.items() if k not in RUN_ATTRS}
+    if "models" in out.attrs:
+        models = json.loads(out.attrs["models"])
+        out.attrs["models"] = json.dumps({name: {k: v for k, v in info.items() if k not in RUN_ATTRS}
+                                          for name, info in models.items()}, sort_keys=True)
+    return out
 
 
 def backtest_models(models: Mapping[str, object], panel: xr.Dataset, target: str, splitter: RollingOriginSplitter,

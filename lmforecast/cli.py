@@ -16,6 +16,8 @@ Other commands (plain argparse):
 * ``lmforecast leaderboard [--experiment NAME] [--tracking-uri URI] [--metric mase] [--top N]``
 * ``lmforecast runs [--experiment NAME] [--tracking-uri URI] [--clean]``
 * ``lmforecast generate-data [--raw-dir data/raw/morocco] [--seed 20251] [--start ...] ...``
+* ``lmforecast team-server --artifacts DIR|URI [--host H] [--port P]``: the team's MLflow server
+  (PostgreSQL, basic-auth; settings and secrets from the environment, :mod:`lmforecast.team_server`)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 HYDRA_STAGES = ("build_panel", "backtest", "forecast", "report", "run")
-OTHER_COMMANDS = ("leaderboard", "runs", "generate-data")
+OTHER_COMMANDS = ("leaderboard", "runs", "generate-data", "team-server")
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -45,6 +47,7 @@ other commands:
   runs [--experiment NAME] [--tracking-uri URI] [--clean]
   generate-data [--raw-dir DIR] [--seed N] [--start YYYY-MM] [--end YYYY-MM] [--truth-end YYYY-MM]
                 [--n-offers-scale X] [--overwrite]
+  team-server --artifacts DIR|URI [--host H] [--port P] [--workers N]   (env: LMFORECAST_MLFLOW_*, MLFLOW_AUTH_*)
 """
 
 
@@ -265,7 +268,15 @@ def generate_data_main(argv: Sequence[str]) -> int:
     return 0
 
 
-COMMANDS = {"leaderboard": leaderboard_main, "runs": runs_main, "generate-data": generate_data_main}
+def team_server_main(argv: Sequence[str]) -> int:
+    """``lmforecast team-server``: the team's MLflow tracking server (see :mod:`lmforecast.team_server`)."""
+    from lmforecast.team_server import main as serve
+
+    return serve(argv)
+
+
+COMMANDS = {"leaderboard": leaderboard_main, "runs": runs_main, "generate-data": generate_data_main,
+            "team-server": team_server_main}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

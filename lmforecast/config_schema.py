@@ -66,6 +66,19 @@ class BacktestConfig:
 
 
 @dataclass
+class BackendConfig:
+    """Where backtest folds and per-series fits run (lmforecast.distributed.make_backend)."""
+
+    kind: str = "local"                   # local | dask
+    address: Optional[str] = None         # dask: scheduler address (tcp://host:8786); null = LocalCluster
+    n_workers: int = 2                    # dask LocalCluster workers
+    threads_per_worker: int = 1
+    memory_limit: Optional[str] = "auto"  # per LocalCluster worker: auto, 4GiB, null = none
+    series_tasks: bool = True             # per-series models spread their series over the workers
+    dashboard: bool = False
+
+
+@dataclass
 class TrackingConfig:
     """MLflow tracking: database store (sqlite) or a server URI."""
 
@@ -179,6 +192,7 @@ class LmforecastConfig:
     model_name: Optional[str] = None      # name of `model` in metrics/MLflow; None = the Hydra choice
     compare: dict[str, Any] = field(default_factory=dict)  # extra models backtested beside `model`
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

@@ -244,6 +244,52 @@ def read_panel(path: str | os.PathLike) -> xr.Dataset:
     return validate(read_netcdf(path, "panel", "build one with `lmforecast build_panel`"))
 
 
+def chunk_series(panel: xr.Dataset, occupations_per_chunk: int = 64, regions_per_chunk: int | None = None
+                 ) -> xr.Dataset:
+    """The panel backed by Dask arrays chunked along series (the whole time axis in every chunk).
+
+    Parameters
+    ----------
+    panel : panel Dataset (in memory or already lazy).
+    occupations_per_chunk : occupations per chunk (a chunk holds them for ``regions_per_chunk``
+        regions: ``occupations x regions`` series x every period).
+    regions_per_chunk : regions per chunk; None = all regions.
+
+    Returns
+    -------
+    The same panel (values, coords, attrs), each variable a Dask array; nothing is computed
+    until the values are read (``.values``, ``.load()``). Per-series work reads one chunk of
+    series at a time; the time axis is never split (a series is always whole).
+    """
+    if int(occupations_per_chunk) < 1 or (regions_per_chunk is not None and int(regions_per_chunk) < 1):
+        raise ValueError(f"chunk sizes must be >= 1, got occupations_per_chunk={occupations_per_chunk!r}, "
+                         f"regions_per_chunk={regions_per_chunk!r}")
+    validate(panel)
+    chunks = {TIME: -1, REGION: -1 if regions_per_chunk is None else int(regions_per_chunk),
+              OCCUPATION: int(occupations_per_chunk)}
+    return panel.chunk(chunks)
+
+
+def open_panel(path: str | os.PathLike, occupations_per_chunk: int = 64, regions_per_chunk: int | None = None
+               ) -> xr.Dataset:
+    """Open a panel file written by :func:`write_panel` lazily, chunked along series.
+
+    Like :func:`read_panel`, but the values stay on disk until read: each variable is a Dask
+    array chunked as :func:`chunk_series` says (labels and attrs are read at once). Close it
+    with ``.close()`` when done.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no panel at {path}; build one with `lmforecast build_panel`")
+    chunks = {TIME: -1, REGION: -1 if regions_per_chunk is None else int(regions_per_chunk),
+              OCCUPATION: int(occupations_per_chunk)}
+    ds = xr.open_dataset(path, engine="netcdf4", chunks={}).chunk(chunks)  # the file's own chunks, then ours
+    for name in list(ds.coords):
+        if ds[name].dtype == object:
+            ds[name] = ds[name].astype(str)
+    return validate(ds)
+
+
 def provenance(panel: xr.Dataset) -> dict:
     """Provenance dict of a panel: ``{"inputs": {file: sha256}, "lmforecast_version", "built_at"}``."""
     inputs = panel.attrs.get("provenance_inputs", "{}")

@@ -74,7 +74,9 @@ class BacktestPlan:
     metrics : metric names (:func:`lmforecast.metrics.evaluate`).
     by : extra breakdowns written as tables (``region``, ``occupation``).
     point_in_time : train each fold only on values already published at its cutoff.
-    n_jobs : folds run in parallel (joblib processes, one thread each).
+    n_jobs : folds run in parallel (joblib processes, one thread each; local backend).
+    backend : where folds and per-series fits run: None (this process) or a started backend of
+        :mod:`lmforecast.distributed` (``DaskBackend``: folds as cluster tasks).
 
     Examples
     --------
@@ -91,12 +93,14 @@ class BacktestPlan:
     by: tuple[str, ...] = (P.REGION, P.OCCUPATION)
     point_in_time: bool = True
     n_jobs: int = 1
+    backend: object = None
 
     def params(self) -> dict[str, object]:
         """``{"backtest.<name>": value}`` for MLflow (splitter params, quantiles, metrics ...)."""
         out = {f"backtest.{k}": v for k, v in self.splitter.get_params().items()}
         out.update({"backtest.quantiles": list(self.quantiles), "backtest.metrics": list(self.metrics),
-                    "backtest.point_in_time": self.point_in_time, "backtest.n_jobs": self.n_jobs})
+                    "backtest.point_in_time": self.point_in_time, "backtest.n_jobs": self.n_jobs,
+                    "backtest.backend": "local" if self.backend is None else self.backend.describe()})
         return out
 
 
@@ -436,7 +440,8 @@ def backtest(models: Mapping[str, object], panel: xr.Dataset, targets: Sequence[
                 T.TAG_DATA_SHA: T.data_sha256(panel)}
         with tracker.run(run_name("backtest", name, data_name, target), tags=tags):
             cube = B.backtest(model, panel, target, plan.splitter, quantiles=list(plan.quantiles),
-                              point_in_time=plan.point_in_time, progress=progress, n_jobs=plan.n_jobs)
+                              point_in_time=plan.point_in_time, progress=progress, n_jobs=plan.n_jobs,
+                              backend=plan.backend)
             overall, by_horizon, tables = metric_tables(cube, plan.metrics, plan.by)
             tracker.log_params({**model_params(model), **plan.params(), "target": target})
             tracker.log_backtest(cube, list(plan.metrics), overall, by_horizon, tables)
@@ -468,11 +473,12 @@ def forecast_horizon(panel: xr.Dataset, years: Sequence[int]) -> int:
 def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: int, *,
                      quantiles: Sequence[float] = (0.1, 0.5, 0.9), n_paths: int = 0,
                      path_targets: Sequence[str] = (), seed: int = 0,
-                     progress: bool = False) -> tuple[xr.Dataset, dict[str, object]]:
+                     progress: bool = False, backend=None) -> tuple[xr.Dataset, dict[str, object]]:
     """Fit a clone of ``model`` on the whole panel for each target and forecast ``horizon`` periods.
 
     This is the only place the final forecast calls a model: swap it to change how forecasts
-    and their sample paths are made.
+    and their sample paths are made. With a ``backend`` (:mod:`lmforecast.distributed`), the
+    per-series models among them (``n_jobs`` None) fit their series on its workers.
 
     Returns
     -------
@@ -486,9 +492,12 @@ def forecast_targets(model, panel: xr.Dataset, targets: Sequence[str], horizon: 
     from lmforecast.uncertainty import joint_sample_paths
 
     variables, fitted = {}, {}
-    for target in tqdm(targets, desc="fit+forecast", unit="target", disable=None if progress else True):
-        estimator = clone(model).fit(panel, target)
-        fitted[target] = estimator
+    series_context = backend.series_context() if backend is not None else contextlib.nullcontext()
+    with series_context:
+        for target in tqdm(targets, desc="fit+forecast", unit="target", disable=None if progress else True):
+            fitted[target] = clone(model).fit(panel, target)
+    for target in targets:
+        estimator = fitted[target]
         variables[target] = estimator.predict(horizon, quantiles=list(quantiles))
     joint = [t for t in targets if t in path_targets]
     groups: list[list[str]] = []
@@ -593,7 +602,7 @@ def read_forecast(path: str | os.PathLike) -> xr.Dataset:
 
 def project(model, panel: xr.Dataset, targets: Sequence[str], plan: ReportPlan, *, horizon: int | None = None,
             seed: int = 0, out_dir: str | os.PathLike | None = None, tracker=None,
-            progress: bool = False) -> Projection:
+            progress: bool = False, backend=None) -> Projection:
     """Fit ``model`` on all data and forecast each target to the end of ``plan.years``.
 
     Parameters
@@ -606,6 +615,7 @@ def project(model, panel: xr.Dataset, targets: Sequence[str], plan: ReportPlan, 
     out_dir : when given, writes ``out_dir/forecast.nc`` (:func:`write_forecast`).
     tracker : logs the forecast file and, per target, the fitted model (``forecaster_<target>``).
     progress : tqdm bars.
+    backend : a started backend of :mod:`lmforecast.distributed` for the per-series fits (None = here).
 
     Returns
     -------
@@ -627,7 +637,7 @@ def project(model, panel: xr.Dataset, targets: Sequence[str], plan: ReportPlan, 
     targets = targets + [t for t in path_targets if t in panel and t not in targets]
     forecast, fitted = forecast_targets(model, panel, targets, horizon, quantiles=plan.quantiles,
                                         n_paths=plan.n_paths, path_targets=path_targets, seed=seed,
-                                        progress=progress)
+                                        progress=progress, backend=backend)
     if plan.method == "openings":
         forecast = attach_history(forecast, panel, plan.history_measures())
     projection = Projection(forecast, fitted, horizon)
@@ -781,10 +791,12 @@ def write_metrics(metrics: Mapping[str, object], path: str | os.PathLike) -> Pat
 
 
 def baseline_name(names: Sequence[str]) -> str | None:
-    """The model the summary compares against: ``seasonal_naive``, else any ``*naive*``, else None."""
+    """The model the summary compares against: ``naive``, else ``seasonal_naive``, else any
+    ``*naive*``, else None."""
     names = list(names)
-    if "seasonal_naive" in names:
-        return "seasonal_naive"
+    for preferred in ("naive", "seasonal_naive"):
+        if preferred in names:
+            return preferred
     return next((n for n in names if "naive" in n), None)
 
 
@@ -800,6 +812,8 @@ def summary_lines(main: str, backtest_result: BacktestResult, report_result: Gap
     line1 = f"backtest {KEY_METRIC.upper()} of {main}: {fmt(main)}"
     line1 += f"  (vs {base}: {fmt(base)})" if base else "  (no naive baseline compared; MASE < 1 beats the " \
                                                          "in-sample seasonal naive)"
+    if base and "fixed_share" in scores.index and "fixed_share" not in (main, base):
+        line1 += f"  (fixed_share: {fmt('fixed_share')})"
     if report_result is None:
         line2 = "gap report: not asked (report.enabled=false)"
     elif report_result.skill_gap is not None:
@@ -879,7 +893,7 @@ def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_p
         plan = report_plan or ReportPlan(n_paths=0, quantiles=backtest_plan.quantiles, method="stock")
         horizon = None if report_plan is not None else backtest_plan.splitter.resolved_horizon(panel.attrs["freq"])
         projection = project(models[main], panel, targets, plan, horizon=horizon, seed=seed, out_dir=out_dir,
-                             tracker=tracker, progress=progress)
+                             tracker=tracker, progress=progress, backend=backtest_plan.backend)
         gap_report = None
         if report_plan is not None:
             stem = f"skill_gap_{data_name}" if report_plan.method == "openings" else f"gap_{data_name}"

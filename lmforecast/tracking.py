@@ -11,7 +11,8 @@ pipeline``, named ``"<stage>: <model> on <data>"``) with one child run per backt
 target) (``lmforecast.kind = backtest``), which is what :func:`leaderboard` ranks. A Hydra
 multirun gets one parent run per sweep (``lmforecast.sweep_id`` tag), created before the jobs
 start by a Hydra callback (``experiments/_common.py``) or, failing that, by the first job that
-asks :func:`find_or_create_sweep_parent`; :func:`close_sweep_parent` ends it.
+asks :func:`find_or_create_sweep_parent` (safe across processes and machines: the tracking
+store arbitrates, no local lock); :func:`close_sweep_parent` ends it.
 
 Honest run states: a run ends ``FINISHED``, ``FAILED`` (an exception) or ``KILLED`` (Ctrl-C,
 SIGTERM). Every run records its process id and host (``lmforecast.pid``, ``lmforecast.host``),
@@ -49,7 +50,6 @@ import xarray as xr
 from lmforecast import __version__
 from lmforecast import panel as P
 from lmforecast.errors import TrackingError
-from lmforecast.io import file_lock
 
 TAG_KIND = "lmforecast.kind"
 TAG_MODEL = "lmforecast.model"
@@ -226,6 +226,12 @@ def check_tracking_uri(tracking_uri: str, timeout_s: int = 5) -> None:
         with _env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(int(timeout_s))):
             _mlflow().MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
     except Exception as exc:
+        if re.search(r"\b401\b|Unauthorized|\b403\b|PERMISSION_DENIED|UNAUTHENTICATED", str(exc)):
+            given = "no credentials were given" if not os.environ.get("MLFLOW_TRACKING_USERNAME") else \
+                f"user {os.environ['MLFLOW_TRACKING_USERNAME']!r} was refused"
+            raise TrackingError(f"the MLflow tracking server {tracking_uri} requires a login and {given}: set "
+                                f"MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (ask the server's admin "
+                                f"for an account), or run without tracking: tracking=none") from None
         found = re.search(r"\[Errno -?\d+\] [^'\")]+|timed out|Read timed out|status code \d+|error code \d+", str(exc))
         reason = found.group(0).strip() if found else type(exc).__name__
         raise TrackingError(f"the MLflow tracking server {tracking_uri} does not answer within {timeout_s} s "
@@ -589,13 +595,50 @@ def log_forecaster(forecaster, name: str = "forecaster", quantiles=(0.1, 0.5, 0.
 _OPEN_SWEEPS: dict[str, str] = {}
 
 
+#: experiments named ``<prefix><experiment id>/<sha256 of the sweep id>`` are sweep claims (created then deleted)
+SWEEP_CLAIM_PREFIX = ".lmforecast-sweep-claim/"
+
+
+def _sweep_parent(client, experiment_id: str, sweep_id: str) -> str | None:
+    found = client.search_runs([experiment_id], filter_string=f"tags.`{TAG_SWEEP_ID}` = '{sweep_id}' "
+                               f"and tags.`{TAG_KIND}` = 'sweep'", max_results=1,
+                               order_by=["attributes.start_time ASC"])
+    return found[0].info.run_id if found else None
+
+
+def _claim_sweep(client, experiment_id: str, sweep_id: str) -> bool:
+    """Claim the right to create a sweep's parent: True for exactly one caller, on any machine.
+
+    The claim is an experiment with a name derived from the sweep: the tracking store (its SQL
+    database's unique constraint on experiment names) lets one ``create_experiment`` succeed and
+    answers ``RESOURCE_ALREADY_EXISTS`` to every other, whatever host they run on. The winner
+    deletes the claim at once (a deleted experiment keeps its name reserved, and is hidden).
+    """
+    from mlflow.exceptions import MlflowException
+
+    name = f"{SWEEP_CLAIM_PREFIX}{experiment_id}/{hashlib.sha256(sweep_id.encode()).hexdigest()[:40]}"
+    try:
+        claim_id = client.create_experiment(name)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_ALREADY_EXISTS" or "already exists" in str(exc):
+            return False
+        raise
+    with contextlib.suppress(Exception):
+        client.delete_experiment(claim_id)
+    return True
+
+
 def find_or_create_sweep_parent(tracking_uri: str, experiment_name: str, sweep_id: str,
-                                artifact_location: str | None = None,
-                                lock_dir: str | os.PathLike | None = None, run_name: str | None = None,
-                                owner: bool = False) -> str:
+                                artifact_location: str | None = None, run_name: str | None = None,
+                                owner: bool = False, timeout_s: float = 60.0) -> str:
     """Run id of the parent run tagged ``lmforecast.sweep_id = sweep_id``; created if absent.
 
-    ``lock_dir`` (the sweep folder) holds a lock file so that parallel jobs create one parent.
+    Safe when many processes on many machines ask at once (the jobs of a sweep, or two hosts
+    sharing a tracking server): exactly one of them creates the parent, through a claim that
+    the tracking store itself arbitrates (:func:`_claim_sweep`: a unique experiment name; no
+    local lock file), and the others wait for that parent to appear (up to ``timeout_s``
+    seconds, then :class:`lmforecast.errors.TrackingError`).
+
     ``run_name`` names a new parent (default ``"sweep <folder name>"``). With ``owner`` (the
     process that runs the sweep), the parent is closed by :func:`close_open_sweeps` -- called
     when the process exits, if nothing closed it before -- so a sweep that crashes does not
@@ -605,19 +648,20 @@ def find_or_create_sweep_parent(tracking_uri: str, experiment_name: str, sweep_i
     _prepare_store(tracking_uri)
     experiment_id = get_or_create_experiment(tracking_uri, experiment_name, artifact_location)
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
-    lock = contextlib.nullcontext()
-    if lock_dir is not None:
-        Path(lock_dir).mkdir(parents=True, exist_ok=True)
-        lock = file_lock(Path(lock_dir) / ".mlflow_parent.lock")
-    with lock:
-        found = client.search_runs([experiment_id], filter_string=f"tags.`{TAG_SWEEP_ID}` = '{sweep_id}' "
-                                   f"and tags.`{TAG_KIND}` = 'sweep'", max_results=1)
-        if found:
-            run_id = found[0].info.run_id
-        else:
-            run_id = client.create_run(experiment_id, run_name=run_name or f"sweep {Path(sweep_id).name}",
-                                       tags={TAG_SWEEP_ID: sweep_id, TAG_KIND: "sweep", TAG_VERSION: __version__,
-                                             **process_tags()}).info.run_id
+    run_id = _sweep_parent(client, experiment_id, sweep_id)
+    if run_id is None and _claim_sweep(client, experiment_id, sweep_id):
+        run_id = client.create_run(experiment_id, run_name=run_name or f"sweep {Path(sweep_id).name}",
+                                   tags={TAG_SWEEP_ID: sweep_id, TAG_KIND: "sweep", TAG_VERSION: __version__,
+                                         **process_tags()}).info.run_id
+    deadline = time.monotonic() + float(timeout_s)
+    while run_id is None:
+        if time.monotonic() > deadline:
+            raise TrackingError(f"the parent run of sweep {sweep_id!r} in experiment {experiment_name!r} at "
+                                f"{tracking_uri} was claimed by another process but did not appear within "
+                                f"{timeout_s:g} s (did that process die?); delete the experiment "
+                                f"'{SWEEP_CLAIM_PREFIX}{experiment_id}/...' for this sweep, or start a new sweep")
+        time.sleep(0.2)
+        run_id = _sweep_parent(client, experiment_id, sweep_id)
     if owner:
         _OPEN_SWEEPS[run_id] = tracking_uri
     return run_id

@@ -266,7 +266,7 @@ class ResidualUncertainty(BaseEstimator):
     pool_of_ : ``(series, horizon_)`` pool ids; pool_values_ : float32 sorted scaled errors of
     every pool, one after the other (pool ``p`` at ``pool_starts_[p]``, ``pool_sizes_[p]`` long);
     calibrated_steps_ : last step with its own errors (0 = none); alpha_ : extrapolation
-    exponent; lam_, beta_ : temporal dependence; scores_ : ``(samples, series)`` float32
+    exponent; lam_, beta_ : temporal dependence; scores_ : ``(samples, series)`` float16
     normal scores for the cross-series copula; shrinkage_ : Ledoit-Wolf shrinkage.
 
     Examples
@@ -356,7 +356,7 @@ class ResidualUncertainty(BaseEstimator):
             self.within_corr_ = 0.0
             self.pool_of_ = np.full((n_series, horizon), -1, dtype=np.int32)
             self.alpha_, self.lam_, self.beta_ = 0.5, 1.0, 0.5
-            self.scores_ = np.zeros((0, n_series), dtype=np.float32)
+            self.scores_ = np.zeros((0, n_series), dtype=np.float16)
             self.shrinkage_ = 1.0
             return self
         self._fit_pools(scaled[:, :, :calibrated], groups)
@@ -371,7 +371,8 @@ class ResidualUncertainty(BaseEstimator):
         # one score row per (origin, step) of the whole horizon, so that the rows of models
         # calibrated at the same origins line up (joint paths), whatever steps each one observed
         padded = np.concatenate([z, np.full((n_series, n_windows, horizon - calibrated), np.nan)], axis=2)
-        self.scores_ = _copula_samples(padded, self.lam_, self.beta_).astype(np.float32)
+        # stored as float16: normal scores need no more than three digits
+        self.scores_ = _copula_samples(padded, self.lam_, self.beta_).astype(np.float16)
         self.shrinkage_ = _shrinkage(self.scores_[np.abs(self.scores_).sum(axis=1) > 0])
         self.within_corr_ = _mean_correlation(self.scores_)
         self.alpha_ = self._fit_alpha()

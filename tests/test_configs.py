@@ -21,7 +21,7 @@ from lmforecast.models.base import Forecaster
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
-GROUPS = ["data", "features", "model", "backtest", "tracking", "report", "paths", "experiment"]
+GROUPS = ["data", "features", "model", "backtest", "backend", "tracking", "report", "paths", "experiment"]
 
 
 def options(group: str) -> list[str]:

@@ -143,8 +143,9 @@ def test_readme_commands_run_as_written(tmp_path, capsys):
         out = capsys.readouterr()
         assert code == 0, f"`{' '.join(words)}` (run as {args}) exited {code}:\n{out.err[-3000:]}"
         ran.append((words[1:], out.out))
-        if words[1:] == ["run"]:  # the main job ends on its three-line summary
-            assert [line.split(" ")[0] for line in out.out.strip().splitlines()[-3:]] == ["backtest", "gap", "MLflow"]
+        if words[1:] == ["run"]:  # the main job ends on its summary: metric, top shortages, report, MLflow
+            assert [line.split(" ")[0] for line in out.out.strip().splitlines()[-4:]] == [
+                "backtest", "top", "skill-gap", "MLflow"]
         if "-m" in words:
             client = mlflow.MlflowClient(uri)
             experiment = client.get_experiment_by_name("lmforecast-morocco")
@@ -157,7 +158,8 @@ def test_readme_commands_run_as_written(tmp_path, capsys):
             children = client.search_runs([experiment.experiment_id],
                                           f"tags.mlflow.parentRunId = '{naive_job.info.run_id}'")
             assert sorted(c.info.run_name for c in children) == sorted(  # the compare twin is skipped
-                f"backtest: {m} on morocco/{t}" for m in ("seasonal_naive", "drift") for t in ("vacancies", "jobseekers"))
+                f"backtest: {m} on morocco/{t}" for m in ("seasonal_naive", "naive", "fixed_share")
+                for t in ("vacancies", "jobseekers"))
         if words[1] == "leaderboard":
             assert out.out.splitlines()[0].split()[:3] == ["target", "model", "params"]
         if "--config-dir" in words:  # the re-run reproduces the numbers of the run it came from
@@ -182,6 +184,7 @@ def test_readme_python_snippet_runs(tmp_path, monkeypatch):
     namespace: dict = {"__name__": "__main__"}
     exec(compile(snippet, "README.md[python]", "exec"), namespace)  # noqa: S102
     assert set(namespace["backtests"].scores("mase").index) == {"recommended", "seasonal_naive"}
-    assert {"demand", "supply", "gap", "gap_q10", "gap_q90"} <= set(namespace["gap"].table.columns)
-    assert (tmp_path / "outputs" / "api" / "gap_morocco.csv").exists()
+    assert {"job_openings", "new_supply", "gap", "gap_q10", "gap_q90", "p_shortage", "rating"} <= set(
+        namespace["gap"].table.columns)
+    assert (tmp_path / "outputs" / "api" / "skill_gap_morocco.xlsx").exists()
     assert namespace["forecast"].sizes["quantile"] == 3

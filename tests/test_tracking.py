@@ -18,6 +18,7 @@ import xarray as xr
 
 from lmforecast import panel as P
 from lmforecast import tracking as T
+from lmforecast.errors import TrackingError
 from lmforecast.backtest import RollingOriginSplitter, backtest, save_backtest
 from lmforecast.metrics import evaluate
 from lmforecast.models.baselines import Naive, SeasonalNaive
@@ -130,8 +131,8 @@ def test_nested_session_becomes_child(store):
 
 
 def test_sweep_parent_is_created_once_and_closed(store, tmp_path):
-    first = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/2026-01-01", store[1], lock_dir=tmp_path)
-    again = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/2026-01-01", store[1], lock_dir=tmp_path)
+    first = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/2026-01-01", store[1])
+    again = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/2026-01-01", store[1])
     other = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/2026-01-02", store[1])
     assert first == again != other
     with T.tracking_session(*store, "sweeps", run_name="job 0", parent_run_id=first):
@@ -141,6 +142,42 @@ def test_sweep_parent_is_created_once_and_closed(store, tmp_path):
             raise RuntimeError("trial failed")
     assert T.close_sweep_parent(store[0], first) == "FAILED"
     assert T.close_sweep_parent(store[0], other) == "FINISHED"
+
+
+def test_sweep_parent_is_created_once_when_many_jobs_ask_at_once(store):
+    """No lock file: the store's unique experiment names decide which job creates the parent."""
+    import threading
+
+    barrier = threading.Barrier(4)
+    found, errors = [], []
+
+    def job():
+        try:
+            barrier.wait()
+            found.append(T.find_or_create_sweep_parent(store[0], "race", "/sweeps/race", store[1]))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(found) == 4 and len(set(found)) == 1
+    client = mlflow.MlflowClient(store[0])
+    experiment = client.get_experiment_by_name("race")
+    parents = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{T.TAG_KIND}` = 'sweep'")
+    assert [p.info.run_id for p in parents] == found[:1]
+    assert not any(e.name.startswith(T.SWEEP_CLAIM_PREFIX) for e in client.search_experiments())
+
+
+def test_a_claimed_sweep_whose_parent_never_appears_fails_clearly(store):
+    client = mlflow.MlflowClient(store[0])
+    experiment_id = T.get_or_create_experiment(store[0], "orphan", store[1])
+    assert T._claim_sweep(client, experiment_id, "/sweeps/orphan") is True
+    assert T._claim_sweep(client, experiment_id, "/sweeps/orphan") is False
+    with pytest.raises(TrackingError, match="was claimed by another process but did not appear within 0.5 s"):
+        T.find_or_create_sweep_parent(store[0], "orphan", "/sweeps/orphan", store[1], timeout_s=0.5)
 
 
 def test_interrupted_run_is_marked_killed(store):
@@ -153,7 +190,7 @@ def test_interrupted_run_is_marked_killed(store):
 
 
 def test_sweep_parent_left_open_is_closed_by_its_owner(store, tmp_path):
-    run_id = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/crashed", store[1], lock_dir=tmp_path,
+    run_id = T.find_or_create_sweep_parent(store[0], "sweeps", "/sweeps/crashed", store[1],
                                            run_name="sweep backtest: model=a,b on x", owner=True)
     assert T.close_open_sweeps("FAILED", "ValueError: boom") == [run_id]
     got = mlflow.MlflowClient(store[0]).get_run(run_id)

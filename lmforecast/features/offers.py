@@ -63,7 +63,11 @@ class OfferCounts:
         ``unclassified`` / ``unclassified_share`` (of counted ads), ``unallocated`` /
         ``unallocated_share``, ``region_labels_distinct``, ``region_labels_normalised_share``
         (share of input rows whose label was mapped to a specific region), ``coding_methods``
-        (input rows per method: ``given``, ``title``, ``unclassified``), ``dedup_rule``,
+        (input rows per method: ``given``, ``title``, ``unclassified``), ``title_coding`` (counted
+        ads coded from their title: ``ads``, ``coded_share``, and for a
+        :class:`~lmforecast.taxonomy.titles.TitleCoder` the share per coding step, the abstention
+        threshold, quantiles of the confidence of coded ads and a histogram of the confidence of
+        all of them; see :func:`~lmforecast.taxonomy.titles.confidence_summary`), ``dedup_rule``,
         ``dedup_window_days``, ``first_posting``, ``last_posting``, ``freq``.
     """
 
@@ -204,6 +208,37 @@ def chain_heads(key: np.ndarray, day: np.ndarray, window_days: int | None) -> np
     return heads
 
 
+def _title_coding_report(ad_titles: np.ndarray, ad_occupations: np.ndarray, unclassified_idx: int,
+                         needed: np.ndarray | None, details: pd.DataFrame | None,
+                         min_confidence: float | None) -> dict:
+    """Coded share and confidence distribution of the counted ads coded from their title.
+
+    Parameters
+    ----------
+    ad_titles, ad_occupations : title index and occupation index of each such ad.
+    unclassified_idx : occupation index of ``unclassified``.
+    needed, details : the distinct title indices the coder coded (sorted) and its
+        :meth:`~lmforecast.taxonomy.titles.TitleCoder.code_details` of them, row by row; None for
+        a coder with ``code_many`` only.
+    min_confidence : the coder's threshold (None if it has none).
+
+    Returns
+    -------
+    dict ``ads``, ``coded_share`` (None without ads) and, with ``details``,
+    :func:`~lmforecast.taxonomy.titles.confidence_summary` of the ads (``by_step``,
+    ``min_confidence``, ``coded_confidence_quantiles``, ``confidence_histogram``).
+    """
+    ads = int(len(ad_titles))
+    out = {"ads": ads, "coded_share": float((ad_occupations != unclassified_idx).mean()) if ads else None}
+    if details is None or needed is None:
+        return out
+    from lmforecast.taxonomy.titles import confidence_summary
+
+    weights = np.bincount(ad_titles, minlength=int(needed.max()) + 1)[needed]
+    summary = confidence_summary(details.reset_index(drop=True), min_confidence, weights)
+    return {**out, **{k: v for k, v in summary.items() if k not in ("n", "coded_share")}}
+
+
 def period_starts(days: np.ndarray, freq: str) -> np.ndarray:
     """Period start (``datetime64[ns]``) of each ``datetime64`` date for ``freq`` MS, QS or YS."""
     months = np.asarray(days).astype("datetime64[M]")
@@ -301,10 +336,19 @@ def count_offers(offers: pd.DataFrame, freq: str = "MS", normalizer=None, coder=
     else:
         occ_idx = np.full(n, -1, dtype=np.int64)
     from_title = occ_idx < 0
+    details = needed = None
     if from_title.any():
         needed = np.unique(title_codes[from_title])
-        coded = coder.code_many(pd.Series(titles[needed], dtype=object))
-        coded_idx = occ_axis.get_indexer(pd.Index([None if pd.isna(c) else str(c) for c in coded], dtype=object))
+        needed_titles = pd.Series(titles[needed], dtype=object)
+        if hasattr(coder, "code_details"):  # TitleCoder: codes with step and confidence
+            details = coder.code_details(needed_titles)
+            coded = details["code"]
+        else:  # any object with code_many
+            coded = coder.code_many(needed_titles)
+        coded = pd.Series(coded)
+        coded_text = coded.astype(str).to_numpy(dtype=object)  # vectorised str(); missing -> None
+        coded_text[coded.isna().to_numpy()] = None
+        coded_idx = occ_axis.get_indexer(pd.Index(coded_text, dtype=object))
         if (coded_idx < 0).any():
             bad = list(coded)[int(np.flatnonzero(coded_idx < 0)[0])]
             raise ValueError(f"the title coder returned {bad!r}, which is not a panel occupation "
@@ -357,6 +401,9 @@ def count_offers(offers: pd.DataFrame, freq: str = "MS", normalizer=None, coder=
         "coding_methods": {"given": given_rows,
                            "title": int(from_title.sum()) - title_unclassified,
                            "unclassified": title_unclassified},
+        "title_coding": _title_coding_report(title_codes[heads & from_title], occ_idx[heads & from_title],
+                                             unclassified_idx, needed, details,
+                                             getattr(coder, "min_confidence", None)),
         "dedup_rule": DEDUP_RULE if dedup_window_days is not None else "none",
         "dedup_window_days": dedup_window_days,
         "first_posting": str(np.datetime_as_string(posted.min(), unit="D")),

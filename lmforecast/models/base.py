@@ -36,6 +36,8 @@ out non-finite gets its last observed value (the naive forecast), and a warning 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 
 import numpy as np
@@ -51,6 +53,26 @@ from lmforecast.uncertainty import OriginForecasts, ResidualUncertainty, local_s
 DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 
 logger = logging.getLogger("lmforecast.models")
+
+#: set while calibration refits run (the models fitted at origins inside the training data)
+_CALIBRATING = contextvars.ContextVar("lmforecast_calibrating", default=False)
+
+
+@contextlib.contextmanager
+def calibrating():
+    """Mark the refits made inside this block as calibration refits (see :func:`fallback_level`)."""
+    token = _CALIBRATING.set(True)
+    try:
+        yield
+    finally:
+        _CALIBRATING.reset(token)
+
+
+def fallback_level() -> int:
+    """Logging level of a model's fallback message: WARNING for a fit the user asked for, INFO
+    for a calibration refit at an early origin (short histories there are expected, and the
+    final fit reports its own fallbacks)."""
+    return logging.INFO if _CALIBRATING.get() else logging.WARNING
 
 
 class FitContext:
@@ -230,6 +252,12 @@ class Forecaster(BaseEstimator):
         """
         out = np.full((P.series_coords(panel).size, len(lengths), horizon), np.nan)
         bar = tqdm(lengths, desc=f"{type(self).__name__} calibration refits", leave=False, disable=None)
+        with calibrating():
+            self._refit_origins(panel, target, lengths, horizon, bar, out)
+        bar.close()
+        return out
+
+    def _refit_origins(self, panel, target, lengths, horizon, bar, out) -> None:
         for w, length in enumerate(bar):
             cut = panel.isel({P.TIME: slice(0, int(length))})
             try:
@@ -240,8 +268,6 @@ class Forecaster(BaseEstimator):
                 continue
             point = np.asarray(refit._predict_point(horizon), dtype=float)
             out[:, w, :] = np.clip(point, 0.0, None) if refit.nonnegative_ else point
-        bar.close()
-        return out
 
     # --- update ----------------------------------------------------------------------------------
     def update(self, panel: xr.Dataset):

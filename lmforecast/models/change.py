@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler
 
 from lmforecast import panel as P
 from lmforecast.models._annual import annual_blocks, paths_from_annual, seasonal_index
-from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.base import FitContext, Forecaster, fallback_level
 
 __all__ = ["MultiYearChangeForecaster", "change_features"]
 
@@ -143,9 +143,9 @@ class MultiYearChangeForecaster(Forecaster):
     def _fall_back(self, context: FitContext, reason: str) -> None:
         """Too little history to learn a change: every series gets the naive forecast (logged)."""
         observed = [tuple(map(str, key)) for key, ok in zip(context.series_index, self.has_history_) if ok]
-        logger.warning("MultiYearChangeForecaster on %r: %s; the %d series with history get the naive forecast "
-                       "(last observed value): %s", context.target, reason, len(observed),
-                       observed[:5] + (["..."] if len(observed) > 5 else []))
+        logger.log(fallback_level(), "MultiYearChangeForecaster on %r: %s; the %d series with history get the "
+                   "naive forecast (last observed value): %s", context.target, reason, len(observed),
+                   observed[:5] + (["..."] if len(observed) > 5 else []))
 
     def _levels(self, y: np.ndarray, season: int) -> np.ndarray:
         blocks = annual_blocks(y, season)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.base import FitContext, Forecaster, fallback_level
 
 __all__ = ["WithFallback", "apply_fallback", "nonfinite_series", "replace_failed"]
 
@@ -81,8 +81,8 @@ def apply_fallback(values: np.ndarray, failed: dict[int, str], fallback_values: 
         out[position] = fallback_values[position]
         if key not in known:
             reasons[key] = reason
-            logger.warning("%s failed for series (region=%r, occupation=%r): %s; using the fallback's "
-                           "forecasts", model_name, key[0], key[1], reason)
+            logger.log(fallback_level(), "%s failed for series (region=%r, occupation=%r): %s; using the "
+                       "fallback's forecasts", model_name, key[0], key[1], reason)
     if owner is not None:
         owner.fallback_reasons_ = reasons
         owner.fallback_series_ = list(reasons)

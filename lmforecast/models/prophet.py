@@ -1,7 +1,8 @@
 """Prophet per series, with Moroccan public holidays and a Ramadan regressor, fitted in parallel.
 
 One ``prophet.Prophet`` model per ``(region, occupation)`` series, fitted in parallel with
-joblib (loky processes) behind a tqdm progress bar. Per series:
+joblib behind a tqdm progress bar (joblib's active backend: loky processes by default, the
+cluster's workers inside :class:`lmforecast.distributed.DaskBackend`). Per series:
 
 * target transform ``log1p`` (default; counts become multiplicative effects and forecasts stay
   >= 0 after ``expm1``) or none;
@@ -195,7 +196,7 @@ class ProphetForecaster(Forecaster):
         (26 monthly, 10 quarterly, 4 annual). Shorter series use ``fallback``.
     fallback : forecaster for short or failed series; ``None`` = ``SeasonalNaive()``.
     country : ISO code for the holidays and the Ramadan calendar.
-    n_jobs : joblib workers (``-1`` = all cores; 1 = in-process).
+    n_jobs : joblib workers (``-1`` = all cores, or all of a Dask backend's workers; 1 = in-process).
     progress : show a tqdm bar over series (hidden when not a TTY).
     random_state : seed of the predictive sampling (series ``i`` uses ``random_state + i``).
     uncertainty : the uncertainty layer (see :class:`~lmforecast.models.base.Forecaster`); each
@@ -248,7 +249,8 @@ class ProphetForecaster(Forecaster):
 
     def _parallel(self, tasks, total: int, desc: str):
         _silence()
-        runner = Parallel(n_jobs=self.n_jobs, backend="loky", return_as="generator")
+        # joblib's active backend: loky processes by default, a Dask cluster under DaskBackend
+        runner = Parallel(n_jobs=self.n_jobs, return_as="generator")
         disable = None if self.progress else True
         return list(tqdm(runner(tasks), total=total, desc=desc, disable=disable, leave=False))
 

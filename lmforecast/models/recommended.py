@@ -46,7 +46,7 @@ from sklearn.linear_model import Ridge
 
 from lmforecast import panel as P
 from lmforecast.errors import PanelError
-from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.base import FitContext, Forecaster, calibrating
 from lmforecast.models.baselines import Naive, SeasonalNaive
 from lmforecast.uncertainty import ResidualUncertainty, series_scale
 
@@ -201,6 +201,10 @@ class AutoForecaster(Forecaster):
         lengths = schedule.origins(y.shape[1], context.freq, min_train=self._min_train(season))
         n_occupations = len(set(context.series_index.get_level_values(P.OCCUPATION)))
         named = self._named_candidates(context.freq, n_occupations)
+        if len(lengths) == 0:  # too short a history for any inner origin: no evidence, the reference
+            logger.info("AutoForecaster on %r: %d periods leave no inner origin (%d needed): the reference %r",
+                        target, y.shape[1], self._min_train(season) + 1, self.reference)
+            named = {self.reference: named[self.reference]}
         short = {str(n) for n in (self.short_horizon or ())}
         first_year = min(season, horizon)
         tasks = [delayed(_fit_candidate)(name, candidate, panel, target, lengths,
@@ -235,7 +239,7 @@ class AutoForecaster(Forecaster):
         weights = self._weights(names, choice, groups, season, horizon)               # (candidate, series, h)
         keep = [i for i, n in enumerate(names) if weights[i].any()]
         self.members_ = {names[i]: fitted[names[i]] for i in keep}
-        self.weights_ = weights[keep]
+        self.weights_ = weights[keep].astype(np.float32)
         self.choice_ = choice
         self.selection_ = table
         self.inner_lengths_, self.inner_horizon_ = np.asarray(lengths), horizon
@@ -249,7 +253,14 @@ class AutoForecaster(Forecaster):
                         "" if group == "all" else f" (group {group})", years)
 
     def _min_train(self, season_length: int) -> int:
-        return 2
+        # the inner origins leave two years of training at least (annual panels: 2 points)
+        return 2 * max(1, season_length)
+
+    def _fit_uncertainty(self, panel, target) -> None:
+        super()._fit_uncertainty(panel, target)
+        # the inner forecasts served the choice and the calibration; predict does not need them
+        for name in ("inner_forecasts_", "inner_lengths_", "inner_horizon_"):
+            self.__dict__.pop(name, None)
 
     def _choose(self, names, inner, actual, scale, groups, season, horizon, short=None):
         """Chosen candidates per (group, horizon year) and the table of inner scores.
@@ -341,7 +352,8 @@ class AutoForecaster(Forecaster):
         return _weighted(weights, points)
 
     def _origin_forecasts(self, panel, target, lengths, horizon):
-        if horizon == self.inner_horizon_ and np.array_equal(np.asarray(lengths), self.inner_lengths_):
+        if (getattr(self, "inner_horizon_", None) == horizon
+                and np.array_equal(np.asarray(lengths), getattr(self, "inner_lengths_", None))):
             return self.inner_forecasts_
         weights = self._weights_for(horizon)
         forecasts = np.stack([m._origin_forecasts(panel, target, lengths, horizon) for m in self.members_.values()])
@@ -360,7 +372,10 @@ def _fit_candidate(name: str, candidate: Forecaster, panel, target: str, lengths
     """``(name, fitted candidate, origin forecasts (series, window, horizon), error or None)``."""
     try:
         model = clone(candidate)._fit_point(panel, target)
-        forecasts = np.asarray(model._origin_forecasts(panel, target, lengths, horizon), dtype=float)
+        if len(lengths) == 0:
+            return name, model, np.zeros((len(model.series_index_), 0, horizon)), None
+        with calibrating():  # the inner refits (also in a worker process, where the flag is not inherited)
+            forecasts = np.asarray(model._origin_forecasts(panel, target, lengths, horizon), dtype=float)
         return name, model, forecasts, None
     except Exception as exc:  # noqa: BLE001 - reported by the caller, which leaves the candidate out
         return name, None, None, exc

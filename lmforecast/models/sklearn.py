@@ -58,7 +58,7 @@ from lmforecast.features.calendar import calendar_features
 from lmforecast.features.model_features import (TENSION, forward_fill, lag_features,
                                                 normalize_exog_lags, tension)
 from lmforecast.uncertainty import planning_horizon
-from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.base import FitContext, Forecaster, fallback_level
 from lmforecast.models.transforms import Chain, SeriesScaler, make_transform
 
 __all__ = ["SklearnForecaster", "WINDOW_FEATURES"]
@@ -343,9 +343,9 @@ class SklearnForecaster(Forecaster):
             except _NoTrainingRows:
                 if h == 1:
                     raise
-                logger.warning("%s (direct): with %d periods no step beyond %d has training rows; the forecasts "
-                               "of steps %d-%d hold step %d's forecast", type(self).__name__, n_time, h - 1, h,
-                               steps[-1], h - 1)
+                logger.log(fallback_level(), "%s (direct): with %d periods no step beyond %d has training rows; "
+                           "the forecasts of steps %d-%d hold step %d's forecast", type(self).__name__, n_time,
+                           h - 1, h, steps[-1], h - 1)
                 break
             core.trained_steps = h
         return core

@@ -7,8 +7,10 @@ winner). Nothing is re-implemented here: each series is fitted by
 ``statsmodels.tsa.forecasting.theta.ThetaModel``; this module only feeds them series and reads
 their forecasts back. (statsforecast would be faster but requires pandas < 3; statsmodels runs
 on pandas 3. Measured on this machine: 12-22 ms per series for a damped-trend fit, 13-15 ms for
-Theta, so a 720-series panel takes ~10 s per fit on one core; ``n_jobs`` spreads series over
-processes.)
+Theta, so a 720-series panel takes ~10 s per fit on one core; ``n_jobs`` spreads batches of series
+over joblib's active backend: loky processes by default, the cluster's workers inside
+:class:`lmforecast.distributed.DaskBackend` (``n_jobs=None`` = one process unless such a backend
+is active, scikit-learn's convention).)
 
 Per series:
 
@@ -31,9 +33,9 @@ import logging
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
-from lmforecast.models.base import FitContext, Forecaster
+from lmforecast.models.base import FitContext, Forecaster, calibrating
 from lmforecast.models.fallback import apply_fallback
 
 __all__ = ["ETSForecaster", "ThetaForecaster"]
@@ -145,13 +147,13 @@ class _PerSeriesStatsmodels(Forecaster):
         settings = dict(self._settings(), log=self.log_)
         counts = np.isfinite(y).sum(axis=1)
         todo = [(i, y[i]) for i in np.flatnonzero(counts >= self._min_obs(self.season_length_))]
-        n_jobs = int(self.n_jobs)
-        chunks = max(1, min(len(todo), (abs(n_jobs) if n_jobs != 0 else 1) * 4))
+        workers = effective_n_jobs(self.n_jobs)   # None: 1, or the active joblib backend's (Dask: its threads)
+        chunks = max(1, min(len(todo), workers * 4))
         batches = [todo[k::chunks] for k in range(chunks)] if todo else []
-        if n_jobs == 1 or len(batches) <= 1:
+        if workers == 1 or len(batches) <= 1:
             results = [r for b in batches for r in _batch(self._kind, b, horizon, self.season_length_, settings)]
-        else:
-            runs = Parallel(n_jobs=n_jobs, backend="loky")(
+        else:  # joblib's active backend: loky processes by default, a Dask cluster under DaskBackend
+            runs = Parallel(n_jobs=self.n_jobs)(
                 delayed(_batch)(self._kind, b, horizon, self.season_length_, settings) for b in batches)
             results = [r for run in runs for r in run]
         out = naive_point(y, horizon)
@@ -176,8 +178,9 @@ class _PerSeriesStatsmodels(Forecaster):
         return self.forecasts_[:, :horizon]
 
     def _origin_forecasts(self, panel, target, lengths, horizon):
-        return np.stack([self._forecast(self.y_[:, : int(n)], horizon, self.series_index_)
-                         for n in lengths], axis=1)
+        with calibrating():
+            return np.stack([self._forecast(self.y_[:, : int(n)], horizon, self.series_index_)
+                             for n in lengths], axis=1)
 
 
 class ETSForecaster(_PerSeriesStatsmodels):
@@ -192,7 +195,10 @@ class ETSForecaster(_PerSeriesStatsmodels):
     transform : ``"auto"`` (default: ``"log1p"`` for a target >= 0, else none), ``"log1p"`` or ``None``.
     min_observations : fewest observed values to fit (default 4); shorter series are naive.
     max_horizon : steps forecast at ``fit`` (``None`` = five years at the panel frequency).
-    n_jobs : joblib processes over series (1 = in-process).
+    n_jobs : joblib workers over batches of series: ``None`` (default) = in-process unless a
+        joblib backend is active (``DaskBackend`` sends the batches to its cluster), 1 = always
+        in-process, ``k``/-1 = that many / all workers of joblib's active backend (loky processes
+        by default).
     uncertainty : the uncertainty layer (see :class:`~lmforecast.models.base.Forecaster`).
 
     Examples
@@ -205,7 +211,7 @@ class ETSForecaster(_PerSeriesStatsmodels):
 
     def __init__(self, trend: str | None = "add", damped_trend: bool = True, seasonal: str | None = "auto",
                  transform: str | None = "auto", min_observations: int | None = None,
-                 max_horizon: int | None = None, n_jobs: int = 1, uncertainty=None):
+                 max_horizon: int | None = None, n_jobs: int | None = None, uncertainty=None):
         self.trend = trend
         self.damped_trend = damped_trend
         self.seasonal = seasonal
@@ -235,8 +241,8 @@ class ThetaForecaster(_PerSeriesStatsmodels):
     _kind = "theta"
 
     def __init__(self, seasonal: str | None = "auto", transform: str | None = "auto",
-                 min_observations: int | None = None, max_horizon: int | None = None, n_jobs: int = 1,
-                 uncertainty=None):
+                 min_observations: int | None = None, max_horizon: int | None = None,
+                 n_jobs: int | None = None, uncertainty=None):
         self.seasonal = seasonal
         self.transform = transform
         self.min_observations = min_observations

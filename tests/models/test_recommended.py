@@ -230,11 +230,15 @@ def test_a_year_with_fewer_than_three_origins_keeps_the_reference(make_series_pa
     panel = make_series_panel(trending(np.random.default_rng(4), n_years=9), start="1990-01-01", n_regions=2)
     model = AutoForecaster(candidates=candidates()).fit(panel, TARGET)
     table = model.selection_
+    from lmforecast.uncertainty import ResidualUncertainty
+
+    lengths = ResidualUncertainty().origins(9, "YS", min_train=2)          # the inner origins
     for year, names in enumerate(model.choice_["all"], start=1):
-        reached = int(model.inner_lengths_.size - (np.asarray(model.inner_lengths_) > 9 - year).sum())
+        reached = int((lengths <= 9 - year).sum())                         # origins with that year observed
         if reached < 3:
             assert names == ["naive"], year
     assert set(table.columns) >= {"wins"}
+    assert not hasattr(model, "inner_forecasts_")                           # not kept after the calibration
 
 
 def test_ridge_is_a_candidate_for_the_first_year_only(make_series_panel):
