@@ -325,9 +325,16 @@ def track(tracker, stage: str, *, model: str, data: str, config: Mapping | None 
 def build(source, panel_path: str | os.PathLike | None = None, *, progress: bool = False) -> xr.Dataset:
     """Build the panel of a data source; write it atomically to ``panel_path`` if given.
 
-    ``source`` is any object with ``load_panel(progress) -> panel`` (``lmforecast.datasets``:
-    ``RawFolder``, ``SyntheticMorocco``, ``AuIvi``). Returns the validated panel
-    (``time x region x occupation``).
+    Parameters
+    ----------
+    source : any object with ``load_panel(progress) -> panel`` (:mod:`lmforecast.datasets`:
+        ``RawFolder``, ``SyntheticMorocco``, ``AuIvi``).
+    panel_path : when given, the panel is written there (NetCDF, atomically).
+    progress : tqdm bars while loading.
+
+    Returns
+    -------
+    The validated panel, an ``xarray.Dataset`` ``time x region x occupation``.
 
     Examples
     --------

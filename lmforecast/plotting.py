@@ -33,6 +33,20 @@ def gap_ratio_heatmap(cells: pd.DataFrame, language: str = "en", max_occupations
     cells : cumulated cell table (``region_name``, ``occupation``, ``occupation_name``, ``gap_ratio``,
         ``p_shortage``, ``rating``).
     language : ``en`` or ``fr`` (axis and hover labels).
+    max_occupations : at most this many occupation columns are drawn.
+
+    Returns
+    -------
+    ``plotly.graph_objects.Figure``.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_report
+    >>> from lmforecast.report.write import tables
+    >>> cumulative = tables(example_report())["cumulative"]
+    >>> fig = gap_ratio_heatmap(cumulative)
+    >>> fig.data[0].z.shape, list(fig.data[0].y)
+    ((5, 6), ['XX-CAP', 'XX-EAS', 'XX-NOR', 'XX-SOU', 'XX-WES'])
     """
     name = "region_name_fr" if language == "fr" and "region_name_fr" in cells else "region_name"
     occ_name = "occupation_name_fr" if language == "fr" and "occupation_name_fr" in cells else "occupation_name"
@@ -51,7 +65,29 @@ def gap_ratio_heatmap(cells: pd.DataFrame, language: str = "en", max_occupations
 
 
 def top_gaps(table: pd.DataFrame, k: int = 15, language: str = "en", largest: bool = True) -> go.Figure:
-    """Horizontal bars of the ``k`` largest (or smallest) cumulated gaps with their 80 % intervals."""
+    """Horizontal bars of the ``k`` largest (or smallest) cumulated gaps with their 80 % intervals.
+
+    Parameters
+    ----------
+    table : rows with ``gap``, ``gap_q10``, ``gap_q90``, ``occupation_name`` (and ``region_name``,
+        ``rating`` when present): the ``cumulative`` table of
+        :func:`lmforecast.report.write.tables`, or :func:`lmforecast.report.write.top_shortages`.
+    k : number of bars.
+    language : ``en`` or ``fr``.
+    largest : the largest gaps (shortages); False = the smallest (surpluses).
+
+    Returns
+    -------
+    ``plotly.graph_objects.Figure``; bars coloured by rating.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_report
+    >>> from lmforecast.report.write import tables
+    >>> fig = top_gaps(tables(example_report())["cumulative"], k=3)
+    >>> fig.layout.title.text, len(fig.data[0].y)
+    ('Top shortages', 3)
+    """
     ordered = table.dropna(subset=["gap"]).sort_values("gap", ascending=not largest).head(k).iloc[::-1]
     name = "occupation_name_fr" if language == "fr" and "occupation_name_fr" in ordered else "occupation_name"
     region = "region_name_fr" if language == "fr" and "region_name_fr" in ordered else "region_name"
@@ -68,7 +104,27 @@ def top_gaps(table: pd.DataFrame, k: int = 15, language: str = "en", largest: bo
 
 
 def fan_chart(yearly: pd.DataFrame, title: str, language: str = "en") -> go.Figure:
-    """Openings vs new supply over the years, central values and 80 % bands (one roll-up or cell)."""
+    """Openings vs new supply over the years, central values and 80 % bands (one roll-up or cell).
+
+    Parameters
+    ----------
+    yearly : rows per ``year`` (the ``cumulative`` row is left out) with ``job_openings``,
+        ``new_supply`` and their ``_q10`` / ``_q90``: ``SkillGapReport.national``, or the rows
+        of one region or occupation of ``.regions`` / ``.occupations``.
+    title : figure title.
+    language : ``en`` or ``fr``.
+
+    Returns
+    -------
+    ``plotly.graph_objects.Figure``: a band and a line for each of the two measures.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_report
+    >>> fig = fan_chart(example_report().national, "Example country")
+    >>> [trace.name for trace in fig.data if trace.name], [int(x) for x in fig.data[1].x]
+    (['Job openings', 'New supply'], [2026, 2027])
+    """
     frame = yearly[yearly["year"].astype(str).str.isdigit()].copy()
     frame["year"] = frame["year"].astype(int)
     fig = go.Figure()
@@ -85,7 +141,27 @@ def fan_chart(yearly: pd.DataFrame, title: str, language: str = "en") -> go.Figu
 
 
 def skills_in_shortage(skills: pd.DataFrame, region: str = "national", k: int = 10, language: str = "en") -> go.Figure:
-    """Bars of the top skills in shortage of one region (person-equivalents over the horizon, 80 % interval)."""
+    """Bars of the top skills in shortage of one region (person-equivalents over the horizon, 80 % interval).
+
+    Parameters
+    ----------
+    skills : ``SkillGapReport.skills`` (``region``, ``name``, ``name_fr``, ``value``, ``q10``,
+        ``q90``, ranked within each region).
+    region : a region code or ``national``.
+    k : number of skills drawn.
+    language : ``en`` or ``fr``.
+
+    Returns
+    -------
+    ``plotly.graph_objects.Figure``.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_report
+    >>> fig = skills_in_shortage(example_report().skills, region="national", k=3)
+    >>> fig.layout.title.text, len(fig.data[0].y)
+    ('Skills in shortage (national)', 3)
+    """
     rows = skills[skills[P.REGION] == region].head(k).iloc[::-1]
     label = rows["name_fr"] if language == "fr" else rows["name"]
     fig = go.Figure(go.Bar(x=rows["value"], y=label, orientation="h", marker_color="#8e44ad",
@@ -97,7 +173,26 @@ def skills_in_shortage(skills: pd.DataFrame, region: str = "national", k: int = 
 
 
 def scenario_vs_baseline(frame: pd.DataFrame, language: str = "en", k: int = 12) -> go.Figure:
-    """Grouped bars: baseline and scenario gap (cumulated) for the cells a scenario touches most."""
+    """Grouped bars: baseline and scenario gap (cumulated) for the cells a scenario touches most.
+
+    Parameters
+    ----------
+    frame : one scenario's cells, ``SkillGapReport.scenarios[name]`` (``region``, ``occupation``,
+        ``extra_supply``, ``gap``, ``gap_scenario`` and their ``_q10`` / ``_q90``).
+    language : ``en`` or ``fr``.
+    k : the ``k`` cells with the most extra supply are drawn.
+
+    Returns
+    -------
+    ``plotly.graph_objects.Figure``.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_report
+    >>> fig = scenario_vs_baseline(example_report().scenarios["programme"])
+    >>> [trace.name for trace in fig.data], list(fig.data[0].x)
+    (['Gap (openings - supply)', 'Gap with scenario'], ['251 - XX-CAP'])
+    """
     rows = frame.sort_values("extra_supply", ascending=False).head(k)
     label = [f"{o} - {r}" for o, r in zip(rows[P.OCCUPATION], rows[P.REGION])]
     fig = go.Figure()
@@ -126,7 +221,28 @@ def reliability(table: pd.DataFrame, language: str = "en") -> go.Figure:
 
 
 def model_accuracy(scores: pd.DataFrame, metric: str = "mase", language: str = "en") -> go.Figure:
-    """Bars of a backtest metric per model and target (lower is better for MASE / WAPE)."""
+    """Bars of a backtest metric per model and target (lower is better for MASE / WAPE).
+
+    Parameters
+    ----------
+    scores : one row per model (the index), one column per target: ``BacktestResult.scores``
+        of :func:`lmforecast.pipeline.backtest`, or a pivoted leaderboard.
+    metric : the metric's name (axis and title).
+    language : ``en`` or ``fr``.
+
+    Returns
+    -------
+    ``plotly.graph_objects.Figure``: one group of bars per model, a bar per target.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"employment": [0.8, 1.0], "jobseekers": [0.9, 1.1]},
+    ...                       index=pd.Index(["trend", "naive"], name="model"))
+    >>> fig = model_accuracy(scores)
+    >>> [trace.name for trace in fig.data], list(fig.data[0].x)
+    (['employment', 'jobseekers'], ['trend', 'naive'])
+    """
     long = scores.reset_index().melt(id_vars=scores.index.name or "model", var_name="target", value_name=metric)
     fig = go.Figure()
     for target, part in long.groupby("target", sort=False):
@@ -138,7 +254,28 @@ def model_accuracy(scores: pd.DataFrame, metric: str = "mase", language: str = "
 
 
 def rating_counts(cells: pd.DataFrame, by: str = "region_name", language: str = "en") -> go.Figure:
-    """Stacked bars of how many occupations are rated shortage / balance / surplus in each region."""
+    """Stacked bars of how many occupations are rated shortage / balance / surplus in each region.
+
+    Parameters
+    ----------
+    cells : cumulated cell table with ``rating`` and the ``by`` column (the ``cumulative`` table
+        of :func:`lmforecast.report.write.tables`).
+    by : the column of the bars (``region_name``, ``region_name_fr``, ``region``).
+    language : ``en`` or ``fr``.
+
+    Returns
+    -------
+    ``plotly.graph_objects.Figure``: one trace per rating present.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({"region_name": ["North", "North", "South"],
+    ...                       "rating": ["shortage", "balance", "shortage"]})
+    >>> fig = rating_counts(cells)
+    >>> [(trace.name, [int(n) for n in trace.y]) for trace in fig.data]
+    [('shortage', [1, 1]), ('balance', [1, 0])]
+    """
     counts = cells.groupby([by, "rating"]).size().unstack(fill_value=0)
     fig = go.Figure([go.Bar(x=list(counts.index), y=counts[r], name=word(r, language), marker_color=RATING_COLOURS[r])
                      for r in ("shortage", "balance", "surplus") if r in counts])

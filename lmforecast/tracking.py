@@ -726,6 +726,20 @@ def leaderboard(experiment_name: str, tracking_uri: str, metric: str = "mase",
     DataFrame with columns ``target, model, params, mase, wape, coverage_80, wall_time_s,
     run_id`` (plus ``metric`` if it is another one), one row per finished backtest run,
     sorted by target then rank; empty (with those columns) when there is nothing to rank.
+
+    Examples
+    --------
+    >>> import tempfile, mlflow
+    >>> uri = f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"
+    >>> client = mlflow.MlflowClient(tracking_uri=uri)
+    >>> experiment = client.create_experiment("demo")
+    >>> for model, mase in (("naive", 1.1), ("trend", 0.8)):
+    ...     run = client.create_run(experiment, tags={TAG_KIND: "backtest", TAG_MODEL: model,
+    ...                                               TAG_TARGET: "vacancies"})
+    ...     client.log_metric(run.info.run_id, "mase", mase)
+    ...     client.set_terminated(run.info.run_id, "FINISHED")
+    >>> leaderboard("demo", uri)[["target", "model", "mase"]].to_dict("records")
+    [{'target': 'vacancies', 'model': 'trend', 'mase': 0.8}, {'target': 'vacancies', 'model': 'naive', 'mase': 1.1}]
     """
     mlflow = _mlflow()
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
@@ -861,6 +875,20 @@ class MlflowTracker:
     tags : tags added to every top-level run of this tracker (e.g. overrides, preset).
     parent_run_id : make top-level runs children of this run (a sweep's parent).
     project_root : folder whose git commit is recorded.
+
+    Examples
+    --------
+    A tracker is what :func:`lmforecast.pipeline.run` logs to (``tracker=``); a run of your own:
+
+    >>> import tempfile, mlflow
+    >>> uri = f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"
+    >>> tracker = MlflowTracker(uri, "demo", log_plots=False)
+    >>> with tracker.run("my analysis") as run_id:
+    ...     tracker.log_params({"model": "naive"})
+    ...     tracker.log_metrics({"mase": 0.9})
+    >>> run = mlflow.MlflowClient(tracking_uri=uri).get_run(run_id)
+    >>> run.info.status, run.data.params, run.data.metrics["mase"]
+    ('FINISHED', {'model': 'naive'}, 0.9)
     """
 
     enabled = True

@@ -14,10 +14,14 @@ value carries noise; they illustrate the format, not a real labour market.
 >>> panel = RawFolder(folder, country="XX").load_panel()
 >>> dict(panel.sizes)
 {'time': 120, 'region': 5, 'occupation': 6}
+
+:func:`example_panel` and :func:`example_report` build that panel and a small skill-gap report of
+it once per process: the docstring examples of the package use them.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -138,3 +142,53 @@ def _example_panel(seed: int, start: int, end: int):
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_example_country(Path(tmp) / "example_country", seed=seed, start=start, end=end)
         return RawFolder(folder, country="XX").load_panel()
+
+
+#: the training programme of :func:`example_report`'s scenario ``programme``
+EXAMPLE_SCENARIO = {
+    "label": "100 trainees a year in software development (Capital), 2026-2027, 70 % placed",
+    "programmes": [{"name": "programme", "trainees_per_year": 100, "from_year": 2026, "to_year": 2027,
+                    "placement_rate": 0.7, "regions": {"XX-CAP": 1.0}, "occupations": {"251": 1.0}}],
+}
+
+
+def example_report(seed: int = 0):
+    """A small skill-gap report of :func:`example_panel`: 2026-2027, 20 sample paths, one scenario.
+
+    The seasonal naive forecaster projects employment, graduates and jobseekers, and
+    :func:`lmforecast.pipeline.report` turns them into the report, with the scenario
+    ``programme`` (:data:`EXAMPLE_SCENARIO`) beside the baseline. It takes a few seconds and is
+    built once per process (each call returns a copy); the examples of :mod:`lmforecast.plotting`
+    and :mod:`lmforecast.report.write` draw and read it.
+
+    Parameters
+    ----------
+    seed : seed of the example data and of the sample paths.
+
+    Returns
+    -------
+    :class:`lmforecast.report.core.SkillGapReport`.
+
+    Examples
+    --------
+    >>> report = example_report()
+    >>> report.years, sorted(report.scenarios)
+    ([2026, 2027], ['programme'])
+    """
+    return copy.deepcopy(_example_report(int(seed)))
+
+
+@lru_cache(maxsize=2)
+def _example_report(seed: int):
+    import tempfile
+
+    from lmforecast import pipeline
+    from lmforecast.models.baselines import SeasonalNaive
+    from lmforecast.report.scenarios import scenario_from_mapping
+
+    panel = example_panel(seed)
+    plan = pipeline.ReportPlan(years=(2026, 2027), n_paths=20, formats=("csv",),
+                               scenarios=(scenario_from_mapping("programme", EXAMPLE_SCENARIO),))
+    projection = pipeline.project(SeasonalNaive(), panel, ["employment", "graduates", "jobseekers"], plan, seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        return pipeline.report(projection.forecast, plan, out_dir=tmp, name="example", panel=panel).skill_gap

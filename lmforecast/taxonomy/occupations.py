@@ -80,6 +80,17 @@ def load_occupations(raw_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     ------
     DataContractError naming file, row, column and value for a missing column, an empty or
     duplicate code, an empty name, a bad boolean or a cycle in ``parent``.
+
+    Examples
+    --------
+    >>> occupations = load_occupations()
+    >>> len(occupations), occupations["code"].iloc[-1]
+    (60, 'unclassified')
+    >>> import tempfile
+    >>> from lmforecast.datasets.example_country import write_example_country
+    >>> custom = load_occupations(write_example_country(tempfile.mkdtemp(), start=2020, end=2020))
+    >>> custom[["code", "major", "level"]].head(3).values.tolist()
+    [['221', '2', 3], ['222', '2', 3], ['251', '2', 3]]
     """
     if raw_dir is not None:
         custom = Path(raw_dir) / "occupations.csv"
