@@ -680,8 +680,8 @@ def backtest_models(models: Mapping[str, object], panel: xr.Dataset, target: str
 
     Returns
     -------
-    Dataset as :func:`backtest` with ``forecast`` ``model x cutoff x horizon x region x occupation x
-    quantile`` and ``refit`` ``model x cutoff``; ``actual`` and ``insample_scale`` are shared (no
+    Dataset as :func:`backtest` with ``forecast``
+    ``model x cutoff x horizon x region x occupation x quantile`` and ``refit`` ``model x cutoff``; ``actual`` and ``insample_scale`` are shared (no
     model dim). Per-model attrs (params, repr, refit policy, timings) are in ``attrs["models"]``
     as JSON ``{name: {...}}``.
 

@@ -723,8 +723,8 @@ def leaderboard(experiment_name: str, tracking_uri: str, metric: str = "mase",
 
     Returns
     -------
-    DataFrame with columns ``target, model, params, mase, wape, coverage_80, wall_time_s,
-    run_id`` (plus ``metric`` if it is another one), one row per finished backtest run,
+    DataFrame with columns
+    ``target, model, params, mase, wape, coverage_80, wall_time_s, run_id`` (plus ``metric`` if it is another one), one row per finished backtest run,
     sorted by target then rank; empty (with those columns) when there is nothing to rank.
 
     Examples

@@ -1,9 +1,11 @@
 """The documentation stays true: docstring examples run, the notebooks' API has them, the docs build.
 
 * every module's docstring examples pass (``doctest``, run here for each module);
-* every function and class a notebook uses has a NumPy-style docstring with an example;
+* every function and class a notebook uses has a NumPy-style docstring with an example, and a
+  page in the API reference (``docs/api/index.rst``);
 * (slow) the Sphinx site in ``docs/`` builds from the docstrings without a warning
-  (``sphinx-build -W``, as ``.ci/run`` does).
+  (``sphinx-build -W --keep-going``; this test is the build CI runs, its modules are in the
+  ``dev`` extra).
 """
 
 from __future__ import annotations
@@ -80,6 +82,31 @@ def test_notebooks_use_a_documented_api():
                    if inspect.isfunction(obj) and inspect.signature(obj).parameters
                    and "Parameters\n----------" not in (inspect.getdoc(obj) or "")]
     assert not undescribed, f"these functions have no NumPy-style Parameters section: {undescribed}"
+
+
+def api_reference_names() -> set[str]:
+    """Dotted names listed by the autosummary tables of ``docs/api/index.rst``."""
+    names, module = set(), None
+    for line in (REPO / "docs" / "api" / "index.rst").read_text(encoding="utf-8").splitlines():
+        if line.startswith(".. currentmodule::"):
+            module = line.split("::", 1)[1].strip()
+        elif line.startswith("   ") and not line.strip().startswith(":") and module:
+            names.add(f"{module}.{line.strip()}")
+    return names
+
+
+def test_the_api_reference_lists_every_notebook_function_and_class():
+    listed = api_reference_names()
+    by_object = {}
+    for name in listed:
+        module, _, attr = name.rpartition(".")
+        try:
+            by_object[id(getattr(importlib.import_module(module), attr))] = name
+        except (ImportError, AttributeError):
+            module, _, sub = module.rpartition(".")
+            by_object[id(getattr(getattr(importlib.import_module(module), sub), attr))] = name
+    missing = [name for name, obj in notebook_api().items() if id(obj) not in by_object]
+    assert not missing, f"docs/api/index.rst has no entry for: {missing}"
 
 
 @pytest.mark.slow

@@ -63,8 +63,8 @@ def load_occupations(raw_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 
     Parameters
     ----------
-    raw_dir : optional raw-data folder. If it holds ``occupations.csv`` (columns ``code, name,
-        parent``; optional ``name_fr, digital, offshoring``) that hierarchy is used: the panel
+    raw_dir : optional raw-data folder. If it holds ``occupations.csv`` (columns
+        ``code, name, parent``; optional ``name_fr, digital, offshoring``) that hierarchy is used: the panel
         leaves are its rows that are nobody's parent, ``major`` is the top ancestor reached by
         following ``parent`` within the file (a parent code absent from the file is itself the
         top; an empty parent makes the row its own top), ``level`` is the depth (top = 1).
