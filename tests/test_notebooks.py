@@ -34,6 +34,8 @@ WRITES = {
     "06_job_ads": ["data/raw/rekrute_sample/offers.csv"],
 }
 PLOTLY = "application/vnd.plotly.v1+json"
+#: columns of the skill-gap report's cell table that notebook 1 writes (``skill_gap_quickstart.csv``)
+REPORT_COLUMNS = ["job_openings", "new_supply", "gap", "gap_q10", "gap_q90", "p_shortage", "rating"]
 
 
 def cells(path: Path, kind: str = "code") -> list[dict]:
@@ -102,6 +104,13 @@ def test_notebook_runs_top_to_bottom_in_a_kernel(path, quick_data, tmp_path, req
     print(f"{path.name}: {seconds:.0f} s")
     for relative in WRITES[path.stem]:
         assert (project / relative).is_file(), f"{path.name} did not write {relative}"
+    if path.stem == "01_quickstart":
+        import pandas as pd
+
+        table = pd.read_csv(project / WRITES[path.stem][1], dtype={"region": str, "occupation": str})
+        missing = [c for c in REPORT_COLUMNS if c not in table.columns]
+        assert not missing and len(table) > 0, f"the quickstart report lacks {missing}: {list(table.columns)}"
+        assert set(table["year"]) == {2026, 2027, 2028, 2029, 2030}
     code = [c for c in notebook.cells if c.cell_type == "code"]
     drawn = [c for c in code if re.search(r"^plotting\.\w+\(", c.source.strip().splitlines()[-1])]
     for cell in drawn:
