@@ -372,6 +372,14 @@ def point_in_time(panel: xr.Dataset, cutoff) -> xr.Dataset:
     Returns
     -------
     New Dataset ending at ``cutoff``, same variables/attrs, with ``attrs["point_in_time_cutoff"]``.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> panel = example_panel()
+    >>> known = point_in_time(panel, "2021-12-01")
+    >>> str(known.indexes["time"][-1].date()), int(known["employment"].sel(time="2021-12-01").notnull().sum())
+    ('2021-12-01', 0)
     """
     P.validate(panel)
     position = _cutoff_position(panel, cutoff)
@@ -672,10 +680,19 @@ def backtest_models(models: Mapping[str, object], panel: xr.Dataset, target: str
 
     Returns
     -------
-    Dataset as :func:`backtest` with ``forecast`` ``model x cutoff x horizon x region x occupation x
-    quantile`` and ``refit`` ``model x cutoff``; ``actual`` and ``insample_scale`` are shared (no
+    Dataset as :func:`backtest` with ``forecast``
+    ``model x cutoff x horizon x region x occupation x quantile`` and ``refit`` ``model x cutoff``; ``actual`` and ``insample_scale`` are shared (no
     model dim). Per-model attrs (params, repr, refit policy, timings) are in ``attrs["models"]``
     as JSON ``{name: {...}}``.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import Naive, SeasonalNaive
+    >>> cube = backtest_models({"naive": Naive(), "seasonal_naive": SeasonalNaive()}, example_panel(), "vacancies",
+    ...                        RollingOriginSplitter(horizon=12, n_windows=2, step=12))
+    >>> cube["forecast"].dims
+    ('model', 'cutoff', 'horizon', 'region', 'occupation', 'quantile')
     """
     if not models:
         raise ValueError("backtest_models needs at least one model")
@@ -797,6 +814,14 @@ def assert_no_leakage(forecaster_factory, panel: xr.Dataset, target: str, cutoff
     ------
     AssertionError naming the cutoff, the largest change and where it happened, if the forecasts
     (or the in-sample scale) depend on data unknown at the cutoff.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import SeasonalNaive
+    >>> forecast = assert_no_leakage(SeasonalNaive(), example_panel(), "vacancies", cutoff="2023-12-01", horizon=12)
+    >>> forecast.sizes["horizon"]
+    12
     """
     cutoff = pd.Timestamp(cutoff)
     _cutoff_position(panel, cutoff)

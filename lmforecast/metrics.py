@@ -493,6 +493,17 @@ def evaluate(backtest_ds: xr.Dataset, metrics: Iterable[str] = DEFAULT_METRICS, 
     DataFrame with columns ``[model], [by], metric, value, n_obs`` (``n_obs`` = observed actuals
     in the group, cutoff x horizon x series entries). Units: see each metric (percent for
     sMAPE/WAPE, fraction for coverage, target units for MAE/RMSE/bias/pinball/width).
+
+    Examples
+    --------
+    >>> from lmforecast.backtest import RollingOriginSplitter, backtest_models
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import Naive, SeasonalNaive
+    >>> cube = backtest_models({"naive": Naive(), "seasonal_naive": SeasonalNaive()}, example_panel(), "vacancies",
+    ...                        RollingOriginSplitter(horizon=24, n_windows=2, step=12))
+    >>> table = evaluate(cube, ["mase", "coverage_80"], by="horizon_year")
+    >>> list(table.columns), sorted(table["horizon_year"].unique().tolist())
+    (['model', 'horizon_year', 'metric', 'value', 'n_obs'], [1, 2])
     """
     for name in ("actual", "forecast"):
         if name not in backtest_ds:

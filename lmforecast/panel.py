@@ -203,12 +203,46 @@ def unstack_series(array: xr.DataArray, template: xr.Dataset | xr.DataArray | No
 
 
 def national_total(array: xr.DataArray | xr.Dataset) -> xr.DataArray | xr.Dataset:
-    """Sum over regions (NaN-aware, all-NaN stays NaN): the national series per occupation."""
+    """Sum over regions (NaN-aware, all-NaN stays NaN): the national series per occupation.
+
+    Parameters
+    ----------
+    array : a panel variable or the panel (with a ``region`` dim).
+
+    Returns
+    -------
+    The same type without the ``region`` dim.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> national_total(example_panel()["vacancies"]).dims
+    ('time', 'occupation')
+    """
     return array.sum(REGION, min_count=1)
 
 
 def major_group_totals(array: xr.DataArray | xr.Dataset) -> xr.DataArray | xr.Dataset:
-    """Sum occupations into their major group (``occupation_major`` coord); dim renamed ``occupation``."""
+    """Sum occupations into their major group (``occupation_major`` coord); dim renamed ``occupation``.
+
+    Parameters
+    ----------
+    array : a panel variable or the panel (NaN-aware sum; a group of all-NaN cells stays NaN).
+
+    Returns
+    -------
+    The same type, one ``occupation`` per major group.
+
+    Raises
+    ------
+    PanelError when ``array`` has no ``occupation_major`` coordinate.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> major_group_totals(example_panel()["vacancies"])["occupation"].values.tolist()
+    ['2', '4', '7']
+    """
     if OCCUPATION_MAJOR not in array.coords:
         raise PanelError("major_group_totals needs the 'occupation_major' coordinate")
     out = array.groupby(OCCUPATION_MAJOR).sum(min_count=1)

@@ -77,6 +77,14 @@ class BacktestPlan:
     n_jobs : folds run in parallel (joblib processes, one thread each; local backend).
     backend : where folds and per-series fits run: None (this process) or a started backend of
         :mod:`lmforecast.distributed` (``DaskBackend``: folds as cluster tasks).
+
+    Examples
+    --------
+    >>> from lmforecast.backtest import RollingOriginSplitter
+    >>> plan = BacktestPlan(RollingOriginSplitter(horizon=None, n_windows=3, step=None, partial=True),
+    ...                     metrics=("mase", "coverage_80"))
+    >>> plan.params()["backtest.metrics"]
+    ['mase', 'coverage_80']
     """
 
     splitter: object
@@ -122,6 +130,12 @@ class ReportPlan:
     track_record : run the gap backtest (:func:`lmforecast.report.track_record.gap_backtest`).
     cutoffs : its cutoff years (None = five years before the data end and the year before).
     top_skills : skills listed per region.
+
+    Examples
+    --------
+    >>> plan = ReportPlan(years=(2026, 2027), n_paths=100, formats=("csv",))
+    >>> plan.path_targets()
+    ('employment', 'graduates', 'jobseekers')
     """
 
     demand_measure: str = "vacancies"
@@ -311,9 +325,25 @@ def track(tracker, stage: str, *, model: str, data: str, config: Mapping | None 
 def build(source, panel_path: str | os.PathLike | None = None, *, progress: bool = False) -> xr.Dataset:
     """Build the panel of a data source; write it atomically to ``panel_path`` if given.
 
-    ``source`` is any object with ``load_panel(progress) -> panel`` (``lmforecast.datasets``:
-    ``RawFolder``, ``SyntheticMorocco``, ``AuIvi``). Returns the validated panel
-    (``time x region x occupation``).
+    Parameters
+    ----------
+    source : any object with ``load_panel(progress) -> panel`` (:mod:`lmforecast.datasets`:
+        ``RawFolder``, ``SyntheticMorocco``, ``AuIvi``).
+    panel_path : when given, the panel is written there (NetCDF, atomically).
+    progress : tqdm bars while loading.
+
+    Returns
+    -------
+    The validated panel, an ``xarray.Dataset`` ``time x region x occupation``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lmforecast.datasets import RawFolder
+    >>> from lmforecast.datasets.example_country import write_example_country
+    >>> panel = build(RawFolder(write_example_country(tempfile.mkdtemp()), country="XX"))
+    >>> dict(panel.sizes)
+    {'time': 120, 'region': 5, 'occupation': 6}
     """
     panel = P.validate(source.load_panel(progress=progress))
     if panel_path is not None:
@@ -388,6 +418,16 @@ def backtest(models: Mapping[str, object], panel: xr.Dataset, targets: Sequence[
     Returns
     -------
     :class:`BacktestResult`.
+
+    Examples
+    --------
+    >>> from lmforecast.backtest import RollingOriginSplitter
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import Naive, SeasonalNaive
+    >>> plan = BacktestPlan(RollingOriginSplitter(horizon=12, n_windows=2, step=12), metrics=("mase",))
+    >>> result = backtest({"naive": Naive(), "seasonal_naive": SeasonalNaive()}, example_panel(), ["vacancies"], plan)
+    >>> result.scores("mase").index.tolist(), result.cubes["vacancies"]["naive"].sizes["cutoff"]
+    (['naive', 'seasonal_naive'], 2)
     """
     from lmforecast import backtest as B
     from lmforecast import tracking as T
@@ -587,6 +627,15 @@ def project(model, panel: xr.Dataset, targets: Sequence[str], plan: ReportPlan, 
     Returns
     -------
     :class:`Projection`.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import SeasonalNaive
+    >>> plan = ReportPlan(years=(2026, 2027), n_paths=20)
+    >>> projection = project(SeasonalNaive(), example_panel(), ["employment", "graduates", "jobseekers"], plan)
+    >>> projection.horizon, sorted(projection.forecast.data_vars)[:4]
+    (24, ['employment', 'employment_paths', 'graduates', 'graduates_paths'])
     """
     tracker = _tracker(tracker)
     targets = check_targets(panel, targets)
@@ -659,6 +708,18 @@ def report(forecast: xr.Dataset, plan: ReportPlan, *, out_dir: str | os.PathLike
     Returns
     -------
     :class:`GapReport`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import SeasonalNaive
+    >>> panel = example_panel()
+    >>> plan = ReportPlan(years=(2026,), n_paths=20, formats=("csv",))
+    >>> projection = project(SeasonalNaive(), panel, ["employment", "graduates", "jobseekers"], plan)
+    >>> gap = report(projection.forecast, plan, out_dir=tempfile.mkdtemp(), name="skill_gap", panel=panel)
+    >>> [path.name for path in gap.paths], len(gap.table)
+    (['skill_gap.csv', 'skill_gap_cumulative.csv'], 30)
     """
     from lmforecast import report as R
 
@@ -791,8 +852,8 @@ def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_p
         reported), the others are backtested beside it.
     targets : panel variables backtested and forecast.
     backtest_plan : :class:`BacktestPlan`.
-    report_plan : :class:`ReportPlan`; None = no gap report (the forecast runs
-        ``backtest_plan.splitter.horizon`` periods ahead).
+    report_plan : :class:`ReportPlan`; None = no gap report (the forecast runs the backtest's
+        horizon ahead: ``backtest_plan.splitter.resolved_horizon(freq)`` periods).
     data_name : data set name (run names, report file ``gap_<data_name>``).
     out_dir : this run's folder: ``backtests/``, ``forecast.nc``, ``reports/``, ``metrics.json``.
     panel_path : where the panel is written (None = not written).
@@ -807,6 +868,20 @@ def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_p
     Returns
     -------
     :class:`RunResult`; ``metrics`` is also written to ``out_dir/metrics.json``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lmforecast.backtest import RollingOriginSplitter
+    >>> from lmforecast.datasets import RawFolder
+    >>> from lmforecast.datasets.example_country import write_example_country
+    >>> from lmforecast.models.baselines import Naive, SeasonalNaive
+    >>> source = RawFolder(write_example_country(tempfile.mkdtemp()), country="XX")
+    >>> result = run(source, {"seasonal_naive": SeasonalNaive(), "naive": Naive()}, ["vacancies"],
+    ...              BacktestPlan(RollingOriginSplitter(horizon=12, n_windows=2, step=12), metrics=("mase",)),
+    ...              data_name="example", out_dir=tempfile.mkdtemp())
+    >>> result.projection.horizon, result.summary.splitlines()[-1]
+    (12, 'MLflow: tracking off (tracking=none)')
     """
     started = time.perf_counter()
     if not models:
@@ -823,7 +898,7 @@ def run(source, models: Mapping[str, object], targets: Sequence[str], backtest_p
         backtests = backtest(models, panel, targets, backtest_plan, out_dir=out_dir, tracker=tracker,
                              data_name=data_name, progress=progress)
         plan = report_plan or ReportPlan(n_paths=0, quantiles=backtest_plan.quantiles, method="stock")
-        horizon = None if report_plan is not None else int(backtest_plan.splitter.horizon)
+        horizon = None if report_plan is not None else backtest_plan.splitter.resolved_horizon(panel.attrs["freq"])
         projection = project(models[main], panel, targets, plan, horizon=horizon, seed=seed, out_dir=out_dir,
                              tracker=tracker, progress=progress, backend=backtest_plan.backend)
         gap_report = None

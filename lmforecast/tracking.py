@@ -723,9 +723,23 @@ def leaderboard(experiment_name: str, tracking_uri: str, metric: str = "mase",
 
     Returns
     -------
-    DataFrame with columns ``target, model, params, mase, wape, coverage_80, wall_time_s,
-    run_id`` (plus ``metric`` if it is another one), one row per finished backtest run,
+    DataFrame with columns
+    ``target, model, params, mase, wape, coverage_80, wall_time_s, run_id`` (plus ``metric`` if it is another one), one row per finished backtest run,
     sorted by target then rank; empty (with those columns) when there is nothing to rank.
+
+    Examples
+    --------
+    >>> import tempfile, mlflow
+    >>> uri = f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"
+    >>> client = mlflow.MlflowClient(tracking_uri=uri)
+    >>> experiment = client.create_experiment("demo")
+    >>> for model, mase in (("naive", 1.1), ("trend", 0.8)):
+    ...     run = client.create_run(experiment, tags={TAG_KIND: "backtest", TAG_MODEL: model,
+    ...                                               TAG_TARGET: "vacancies"})
+    ...     client.log_metric(run.info.run_id, "mase", mase)
+    ...     client.set_terminated(run.info.run_id, "FINISHED")
+    >>> leaderboard("demo", uri)[["target", "model", "mase"]].to_dict("records")
+    [{'target': 'vacancies', 'model': 'trend', 'mase': 0.8}, {'target': 'vacancies', 'model': 'naive', 'mase': 1.1}]
     """
     mlflow = _mlflow()
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
@@ -759,6 +773,47 @@ def leaderboard(experiment_name: str, tracking_uri: str, metric: str = "mase",
     if top is not None:
         frame = frame.groupby("target", sort=False).head(int(top))
     return frame.drop(columns="_score").reset_index(drop=True)
+
+
+def metrics_by_horizon(tracking_uri: str, run_ids, metric: str = "mase") -> pd.DataFrame:
+    """Per-horizon scores of logged backtest runs, as one tidy table.
+
+    Every backtest run logs each metric against the horizon step as ``horizon/<metric>``
+    (MLflow ``step`` = periods after the cutoff, :func:`log_metrics_by_horizon`).
+
+    Parameters
+    ----------
+    tracking_uri : tracking URI of the store.
+    run_ids : ids of backtest runs (e.g. the ``run_id`` column of :func:`leaderboard`).
+    metric : metric name (``mase``, ``wape``, ``coverage_80`` ...).
+
+    Returns
+    -------
+    DataFrame ``model, target, horizon, metric, value, run_id`` (model and target from the run's
+    tags), sorted by model, target and horizon; a run without that metric adds no row. Plot it
+    with :func:`lmforecast.plotting.metric_by_horizon` (``by="horizon"``).
+
+    Examples
+    --------
+    >>> import tempfile, mlflow
+    >>> uri = f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"
+    >>> client = mlflow.MlflowClient(tracking_uri=uri)
+    >>> run = client.create_run(client.create_experiment("demo"), tags={TAG_MODEL: "naive", TAG_TARGET: "vacancies"})
+    >>> for step, value in ((1, 0.8), (2, 1.1)):
+    ...     client.log_metric(run.info.run_id, "horizon/mase", value, step=step)
+    >>> metrics_by_horizon(uri, [run.info.run_id])[["model", "horizon", "value"]].to_dict("records")
+    [{'model': 'naive', 'horizon': 1, 'value': 0.8}, {'model': 'naive', 'horizon': 2, 'value': 1.1}]
+    """
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    rows = []
+    for run_id in run_ids:
+        tags = client.get_run(run_id).data.tags
+        for point in client.get_metric_history(run_id, f"horizon/{metric}"):
+            rows.append({"model": tags.get(TAG_MODEL), "target": tags.get(TAG_TARGET), "horizon": int(point.step),
+                         "metric": metric, "value": float(point.value), "run_id": run_id})
+    frame = pd.DataFrame(rows, columns=["model", "target", "horizon", "metric", "value", "run_id"])
+    return frame.sort_values(["model", "target", "horizon"], kind="stable", ignore_index=True)
 
 
 # --------------------------------------------------------------------------- trackers
@@ -820,6 +875,20 @@ class MlflowTracker:
     tags : tags added to every top-level run of this tracker (e.g. overrides, preset).
     parent_run_id : make top-level runs children of this run (a sweep's parent).
     project_root : folder whose git commit is recorded.
+
+    Examples
+    --------
+    A tracker is what :func:`lmforecast.pipeline.run` logs to (``tracker=``); a run of your own:
+
+    >>> import tempfile, mlflow
+    >>> uri = f"sqlite:///{tempfile.mkdtemp()}/mlflow.db"
+    >>> tracker = MlflowTracker(uri, "demo", log_plots=False)
+    >>> with tracker.run("my analysis") as run_id:
+    ...     tracker.log_params({"model": "naive"})
+    ...     tracker.log_metrics({"mase": 0.9})
+    >>> run = mlflow.MlflowClient(tracking_uri=uri).get_run(run_id)
+    >>> run.info.status, run.data.params, run.data.metrics["mase"]
+    ('FINISHED', {'model': 'naive'}, 0.9)
     """
 
     enabled = True

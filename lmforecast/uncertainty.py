@@ -260,14 +260,30 @@ class ResidualUncertainty(BaseEstimator):
         calibrated from its own errors; later steps are extrapolated.
     group_by : ``"scale"`` pools by scale tercile (x occupation major group), ``None`` by group.
 
-    Attributes (after ``fit``)
-    --------------------------
-    horizon_ : calibrated steps; scale_ : ``(series,)`` scales; origin_times_ : origins;
-    pool_of_ : ``(series, horizon_)`` pool ids; pool_values_ : float32 sorted scaled errors of
-    every pool, one after the other (pool ``p`` at ``pool_starts_[p]``, ``pool_sizes_[p]`` long);
-    calibrated_steps_ : last step with its own errors (0 = none); alpha_ : extrapolation
-    exponent; lam_, beta_ : temporal dependence; scores_ : ``(samples, series)`` float16
-    normal scores for the cross-series copula; shrinkage_ : Ledoit-Wolf shrinkage.
+    Attributes
+    ----------
+    horizon_ : calibrated steps (set by ``fit``, as are the attributes below).
+    scale_ : ``(series,)`` scales.
+    origin_times_ : the calibration origins.
+    pool_of_ : ``(series, horizon_)`` pool ids.
+    pool_values_ : float32 sorted scaled errors of every pool, one after the other (pool ``p``
+        at ``pool_starts_[p]``, ``pool_sizes_[p]`` long).
+    calibrated_steps_ : last step with its own errors (0 = none).
+    alpha_ : extrapolation exponent.
+    lam_, beta_ : temporal dependence.
+    scores_ : ``(samples, series)`` float16 normal scores for the cross-series copula.
+    shrinkage_ : Ledoit-Wolf shrinkage.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> from lmforecast.models.baselines import SeasonalNaive
+    >>> model = SeasonalNaive(uncertainty=ResidualUncertainty(n_windows=3)).fit(example_panel(), "vacancies")
+    >>> forecast = model.predict(horizon=12, quantiles=(0.1, 0.5, 0.9))
+    >>> bool((forecast.sel(quantile=0.1) <= forecast.sel(quantile=0.9)).all())
+    True
+    >>> model.sample_paths(horizon=12, n_paths=50, seed=0).sizes["path"]
+    50
     """
 
     def __init__(self, n_windows: int = 12, step: int | None = None, horizon: int | None = None,

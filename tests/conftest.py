@@ -156,3 +156,22 @@ def tiny_raw_dir(tmp_path) -> Path:
     _write_table(folder, "supply", _tiny_supply())
     _write_table(folder, "offers", _tiny_offers())
     return folder
+
+
+# --------------------------------------------------------------------------- optional extras
+@pytest.fixture
+def require_extra():
+    """``require_extra(module, extra)``: import a module of an optional extra, or skip naming the extra.
+
+    ``.ci/run`` installs the extras and sets ``LMFORECAST_REQUIRE_EXTRAS=1``: there a missing
+    module fails the test instead of skipping it.
+    """
+    import importlib
+    import os
+
+    def require(module: str, extra: str):
+        if os.environ.get("LMFORECAST_REQUIRE_EXTRAS") == "1":
+            return importlib.import_module(module)
+        return pytest.importorskip(module, reason=f"needs the {extra!r} extra: pip install -e \".[{extra}]\"")
+
+    return require

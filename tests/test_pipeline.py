@@ -108,3 +108,13 @@ def test_backtest_that_does_not_fit_the_panel_is_a_config_error(tiny_run):
     with pytest.raises(ConfigError, match=r"the backtest settings do not fit the panel \(30 periods, 2023-01 to "
                                           r"2025-06\)"):
         pipeline.backtest({"naive": Naive()}, result.panel, ["vacancies"], plan)
+
+
+def test_run_without_report_forecasts_the_five_year_backtest_horizon(tiny_source, tmp_path):
+    """horizon=None means five years at the panel frequency: the forecast runs 60 months ahead."""
+    splitter = RollingOriginSplitter(horizon=None, n_windows=2, step=3, initial=12, min_test=3, partial=True)
+    result = pipeline.run(tiny_source, {"naive": Naive()}, ["vacancies"], pipeline.BacktestPlan(splitter, metrics=("mase",)),
+                          None, data_name="tiny", out_dir=tmp_path)
+    assert result.projection.horizon == 60
+    assert result.projection.forecast.indexes[P.TIME][-1] == pd.Timestamp("2030-06-01")
+    assert result.report is None and result.backtest.cubes["vacancies"]["naive"].sizes[P.HORIZON] == 60

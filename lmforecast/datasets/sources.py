@@ -47,6 +47,14 @@ class RawFolder:
     future_grace_days : days after ``as_of`` a period start or an ad date may still fall.
     max_values : per-measure plausibility bounds overriding the defaults
         (:data:`lmforecast.contract.DEFAULT_MAX_VALUES`), in each measure's units.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lmforecast.datasets.example_country import write_example_country
+    >>> panel = RawFolder(write_example_country(tempfile.mkdtemp()), country="XX").load_panel()
+    >>> panel.attrs["country"], panel["region"].values[:2].tolist()
+    ('XX', ['XX-CAP', 'XX-NOR'])
     """
 
     raw_dir: str | os.PathLike
@@ -84,6 +92,14 @@ class SyntheticMorocco(RawFolder):
         :func:`~lmforecast.datasets.morocco.generate_morocco`); a folder generated with other
         parameters is an error, never overwritten.
     freq, country, as_of, future_grace_days, max_values : as :class:`RawFolder`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> source = SyntheticMorocco(f"{tempfile.mkdtemp()}/morocco_tiny", start="2024-01", n_offers_scale=0.01)
+    >>> panel = source.load_panel()            # generated on first use, verified afterwards
+    >>> dict(panel.sizes)
+    {'time': 24, 'region': 13, 'occupation': 60}
     """
 
     raw_dir: str | os.PathLike = "data/raw/morocco"

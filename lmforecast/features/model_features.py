@@ -45,6 +45,12 @@ def forward_fill(y: np.ndarray) -> np.ndarray:
     Returns
     -------
     Array of the same shape and units; NaN remains only before a series' first observation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> forward_fill(np.array([[np.nan, 1.0, np.nan, 3.0, np.nan]])).tolist()
+    [[nan, 1.0, 1.0, 3.0, 3.0]]
     """
     y = np.asarray(y, dtype=float)
     observed = np.isfinite(y)
@@ -236,6 +242,15 @@ def panel_features(panel: xr.Dataset, target: str, lags: Sequence[int] = (1, 2, 
     :func:`lag_features` (units of the target, growth unitless) and ``{variable}_lag_{L}`` for
     exogenous variables (their own units; tension in job ads per jobseeker). The value at each
     time uses only data at least ``min_lag`` periods earlier.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> features = panel_features(example_panel(), "vacancies", lags=(1, 12), windows=(3,), growth=False)
+    >>> list(features.data_vars)
+    ['lag_1', 'lag_12', 'roll_mean_3', 'roll_std_3', 'roll_min_3', 'roll_max_3']
+    >>> bool(features["lag_12"].isel(time=slice(0, 12)).isnull().all())   # nothing before the data
+    True
     """
     P.validate(panel, require=(target,))
     freq = panel.attrs["freq"]

@@ -145,6 +145,24 @@ class Forecaster(BaseEstimator):
     :class:`~lmforecast.uncertainty.ResidualUncertainty` (cloned at ``fit``), ``None`` for the
     default one, or ``"none"`` for point forecasts only (no calibration refits; ``predict`` then
     accepts ``quantiles=(0.5,)`` only).
+
+    Examples
+    --------
+    A forecaster of your own: the last observed value, doubled (a subclass implements the two
+    methods on the stacked ``series x time`` array and inherits the rest).
+
+    >>> import numpy as np
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> class Doubled(Forecaster):
+    ...     def __init__(self, uncertainty=None):
+    ...         self.uncertainty = uncertainty
+    ...     def _fit_series(self, y, context):
+    ...         self.last_ = y[:, -1]
+    ...     def _predict_point(self, horizon):
+    ...         return np.repeat(2 * self.last_[:, None], horizon, axis=1)
+    >>> forecast = Doubled().fit(example_panel(), "vacancies").predict(horizon=6)
+    >>> forecast.dims, forecast["quantile"].values.tolist()
+    (('time', 'region', 'occupation', 'quantile'), [0.1, 0.5, 0.9])
     """
 
     #: whether :meth:`update` is implemented (subclasses that implement ``_update_series`` set it)

@@ -151,6 +151,14 @@ class Naive(_Baseline):
     ----------
     uncertainty : the uncertainty layer (:class:`~lmforecast.uncertainty.ResidualUncertainty`;
         ``None`` = the default one, ``"none"`` = point forecasts only).
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> panel = example_panel()
+    >>> forecast = Naive().fit(panel, "vacancies").predict(horizon=3)
+    >>> bool((forecast.sel(quantile=0.5) == panel["vacancies"].isel(time=-1)).all())
+    True
     """
 
     def __init__(self, uncertainty=None):
@@ -168,6 +176,14 @@ class SeasonalNaive(_Baseline):
     season_length : periods per season; ``None`` = from the panel frequency (12 for ``MS``,
         4 for ``QS``, 1 for ``YS``). Series shorter than a season get the naive forecast.
     uncertainty : see :class:`Naive`.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> panel = example_panel()
+    >>> forecast = SeasonalNaive().fit(panel, "vacancies").predict(horizon=12, quantiles=(0.5,))
+    >>> bool((forecast.sel(quantile=0.5).values == panel["vacancies"].isel(time=slice(-12, None)).values).all())
+    True
     """
 
     def __init__(self, season_length: int | None = None, uncertainty=None):

@@ -417,8 +417,8 @@ def default_forecaster(freq: str = "MS", *, n_jobs: int = 1, num_threads: int = 
 
     Returns
     -------
-    Unfitted :class:`AutoForecaster`; call ``fit(panel, target)`` then ``predict(horizon,
-    quantiles)`` (forecasts in target units).
+    Unfitted :class:`AutoForecaster`; call ``fit(panel, target)`` then
+    ``predict(horizon, quantiles)`` (forecasts in target units).
 
     Examples
     --------

@@ -172,6 +172,14 @@ class FixedShare(ShareForecaster):
     Parameters
     ----------
     uncertainty : the uncertainty layer (see :class:`~lmforecast.models.base.Forecaster`).
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_panel
+    >>> panel = example_panel()
+    >>> forecast = FixedShare().fit(panel, "vacancies").predict(horizon=12)
+    >>> forecast.sizes["time"], bool(forecast.notnull().all())
+    (12, True)
     """
 
     def __init__(self, uncertainty=None):

@@ -35,7 +35,8 @@ class TrendForecaster(Forecaster):
 
     Attributes
     ----------
-    slope_ : ``(series,)`` yearly log growth; last_block_ : ``(series,)`` latest annual mean.
+    slope_ : ``(series,)`` yearly log growth.
+    last_block_ : ``(series,)`` latest annual mean.
 
     Examples
     --------

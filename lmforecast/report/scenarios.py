@@ -124,11 +124,39 @@ def programme_from_mapping(spec: Mapping, source: str, key: str = "programmes[0]
 def scenario_from_mapping(name: str, spec: Mapping, source: str | None = None) -> Scenario:
     """A :class:`Scenario` from a config mapping (e.g. one entry of ``cfg.scenario``).
 
+    Parameters
+    ----------
+    name : the scenario's identifier (its column and sheet in the report).
+    spec : ``{label, label_fr, description, programmes}`` as in a ``conf/scenario/*.yaml`` file;
+        each programme has ``name``, ``trainees_per_year`` (or ``trainees: {year: n}``),
+        ``from_year``, ``to_year``, ``placement_rate`` and ``regions`` / ``occupations``
+        (``observed``, a code, a list of codes or ``{code: share}``).
+    source : the file named in error messages (default ``conf/scenario/<name>.yaml``).
+
+    Returns
+    -------
+    :class:`Scenario`; pass it in ``ReportPlan(scenarios=...)`` of :mod:`lmforecast.pipeline`.
+
     Raises
     ------
     ConfigError naming the file (``source``, default ``conf/scenario/<name>.yaml``), the key, the
     value and what was expected, for an unknown key, a placement rate outside [0, 1], a bad year,
     shares that do not sum to 1, or no programme.
+
+    Examples
+    --------
+    >>> scenario = scenario_from_mapping("coding_school", {
+    ...     "label": "1,000 trainees a year in software, 2027-2030",
+    ...     "programmes": [{"name": "coding_school", "trainees_per_year": 1000, "from_year": 2027,
+    ...                     "to_year": 2030, "placement_rate": 0.7, "regions": {"MA-06": 1.0},
+    ...                     "occupations": {"2512": 1.0}}]})
+    >>> scenario.label, scenario.programmes[0].trainees
+    ('1,000 trainees a year in software, 2027-2030', {2027: 1000.0, 2028: 1000.0, 2029: 1000.0, 2030: 1000.0})
+    >>> scenario_from_mapping("bad", {"programmes": [{"name": "x", "trainees_per_year": 10, "from_year": 2027,
+    ...                                              "to_year": 2027, "placement_rate": 1.5}]})
+    Traceback (most recent call last):
+    ...
+    lmforecast.errors.ConfigError: scenario file conf/scenario/bad.yaml, key 'bad.programmes[0].placement_rate': ...
     """
     source = source or f"conf/scenario/{name}.yaml"
     if not isinstance(spec, Mapping):

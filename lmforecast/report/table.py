@@ -56,7 +56,10 @@ def names(panel: xr.Dataset | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def label(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add bilingual region / occupation names (for the columns present) and order the id columns first."""
+    """Add bilingual region / occupation names (for the columns present) and order the id columns first.
+
+    A code missing from the package's reference lists (a country of your own) is its own name.
+    """
     region, occupation = names()
     out = frame
     if P.REGION in out.columns:
@@ -67,6 +70,8 @@ def label(frame: pd.DataFrame) -> pd.DataFrame:
     if P.OCCUPATION in out.columns:
         out = out.drop(columns=[c for c in ("occupation_name", "occupation_name_fr", "occupation_group")
                                 if c in out.columns]).merge(occupation, on=P.OCCUPATION, how="left")
+        for column in ("occupation_name", "occupation_name_fr"):  # a code outside the list: named by its code
+            out[column] = out[column].fillna(out[P.OCCUPATION])
     first = [c for c in ID_COLUMNS if c in out.columns]
     return out[first + [c for c in out.columns if c not in first]]
 

@@ -23,7 +23,24 @@ FORMATS = ("parquet", "csv", "xlsx", "html")
 def tables(report: SkillGapReport) -> dict[str, pd.DataFrame]:
     """The report's tables, labelled and rounded: ``cells`` (per year), ``cumulative``, ``national``,
     ``regions``, ``occupations``, ``groups``, ``rank_gap``, ``rank_probability``, ``skills``,
-    ``skill_groups``, ``scenarios``, ``scenario_summary``, ``tension``, ``rates``."""
+    ``skill_groups``, ``scenarios``, ``scenario_summary``, ``tension``, ``rates``.
+
+    Parameters
+    ----------
+    report : a :class:`~lmforecast.report.core.SkillGapReport` (``GapReport.skill_gap`` of
+        :func:`lmforecast.pipeline.report`).
+
+    Returns
+    -------
+    ``{name: DataFrame}``: the tables the report's files hold (CSV, sheets, HTML page).
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_report
+    >>> frames = tables(example_report())
+    >>> len(frames["cumulative"]), frames["cumulative"][["region", "occupation", "gap", "rating"]].columns.tolist()
+    (30, ['region', 'occupation', 'gap', 'rating'])
+    """
     cells = T.cell_table(report.cells)
     cum = T.cell_table(report.cumulative)
     if not report.tension.empty:
@@ -54,7 +71,23 @@ def tables(report: SkillGapReport) -> dict[str, pd.DataFrame]:
 
 
 def top_shortages(report: SkillGapReport, k: int = 5) -> pd.DataFrame:
-    """The ``k`` occupations with the largest cumulated national shortage (all regions summed)."""
+    """The ``k`` occupations with the largest cumulated national shortage (all regions summed).
+
+    Parameters
+    ----------
+    report : a :class:`~lmforecast.report.core.SkillGapReport`.
+    k : number of occupations.
+
+    Returns
+    -------
+    DataFrame: the ``cumulative`` rows of ``report.occupations``, labelled, largest gap first.
+
+    Examples
+    --------
+    >>> from lmforecast.datasets.example_country import example_report
+    >>> top_shortages(example_report(), 3)["occupation"].tolist()
+    ['251', '252', '222']
+    """
     occ = report.occupations
     cum = occ[occ["year"] == "cumulative"]
     return T.label(cum.sort_values("gap", ascending=False).head(k))

@@ -63,8 +63,8 @@ def load_occupations(raw_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 
     Parameters
     ----------
-    raw_dir : optional raw-data folder. If it holds ``occupations.csv`` (columns ``code, name,
-        parent``; optional ``name_fr, digital, offshoring``) that hierarchy is used: the panel
+    raw_dir : optional raw-data folder. If it holds ``occupations.csv`` (columns
+        ``code, name, parent``; optional ``name_fr, digital, offshoring``) that hierarchy is used: the panel
         leaves are its rows that are nobody's parent, ``major`` is the top ancestor reached by
         following ``parent`` within the file (a parent code absent from the file is itself the
         top; an empty parent makes the row its own top), ``level`` is the depth (top = 1).
@@ -80,6 +80,17 @@ def load_occupations(raw_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     ------
     DataContractError naming file, row, column and value for a missing column, an empty or
     duplicate code, an empty name, a bad boolean or a cycle in ``parent``.
+
+    Examples
+    --------
+    >>> occupations = load_occupations()
+    >>> len(occupations), occupations["code"].iloc[-1]
+    (60, 'unclassified')
+    >>> import tempfile
+    >>> from lmforecast.datasets.example_country import write_example_country
+    >>> custom = load_occupations(write_example_country(tempfile.mkdtemp(), start=2020, end=2020))
+    >>> custom[["code", "major", "level"]].head(3).values.tolist()
+    [['221', '2', 3], ['222', '2', 3], ['251', '2', 3]]
     """
     if raw_dir is not None:
         custom = Path(raw_dir) / "occupations.csv"

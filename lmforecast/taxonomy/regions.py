@@ -70,6 +70,16 @@ def load_regions(raw_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     ------
     DataContractError naming file, row, column and value for a missing column, empty or
     duplicate code, the reserved code ``unallocated``, empty name or a bad population.
+
+    Examples
+    --------
+    >>> regions = load_regions()
+    >>> len(regions), regions.loc[regions["code"] == "MA-06", "name"].item()
+    (12, 'Casablanca-Settat')
+    >>> import tempfile
+    >>> from lmforecast.datasets.example_country import write_example_country
+    >>> load_regions(write_example_country(tempfile.mkdtemp(), start=2020, end=2020))["code"].tolist()
+    ['XX-CAP', 'XX-NOR', 'XX-SOU', 'XX-EAS', 'XX-WES']
     """
     if raw_dir is not None:
         custom = Path(raw_dir) / "regions.csv"
