@@ -131,7 +131,7 @@ def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
 
 
 def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool = True,
-                        float32: bool | Sequence[str] = False) -> Path:
+                        float32: bool | Sequence[str] = False, decimals: int | None = None) -> Path:
     """Write an ``xarray.Dataset`` to NetCDF4 atomically; return the path.
 
     Parameters
@@ -142,6 +142,9 @@ def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool 
     float32 : store float variables as 32-bit floats (about 7 significant digits; half the
         bytes): True for every float variable, or the names of the variables to store so.
         Reading gives float32 arrays back. Default False: exact float64.
+    decimals : keep float variables to this many decimal places (netCDF4's
+        ``least_significant_digit`` quantisation: the values then compress far better); None keeps
+        every bit.
 
     Dataset and variable attrs that are dicts/lists become JSON strings (NetCDF stores only
     strings and numbers); None attrs are dropped.
@@ -171,6 +174,8 @@ def write_netcdf_atomic(dataset, destination: str | os.PathLike, compress: bool 
             encoding[name] = {"zlib": True, "complevel": 4, "shuffle": True}
         if float32 is True or (not isinstance(float32, bool) and name in set(float32)):
             encoding.setdefault(name, {})["dtype"] = "float32"
+        if decimals is not None:
+            encoding.setdefault(name, {})["least_significant_digit"] = int(decimals)
     destination = Path(destination)
     with atomic_path(destination) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)

@@ -64,6 +64,10 @@ KEY_METRIC = "mase"
 
 # --------------------------------------------------------------------------- plans and results
 @dataclass(frozen=True)
+#: decimal places kept in stored backtest cubes (units of the target: persons, ads); metrics are
+#: computed before, at full precision
+CUBE_DECIMALS = 2
+
 class BacktestPlan:
     """How models are backtested and scored.
 
@@ -453,7 +457,8 @@ def backtest(models: Mapping[str, object], panel: xr.Dataset, targets: Sequence[
             tracker.log_params({**model_params(model), **plan.params(), "target": target})
             tracker.log_backtest(cube, list(plan.metrics), overall, by_horizon, tables)
             if out_dir is not None:
-                path = write_netcdf_atomic(cube, Path(out_dir) / "backtests" / target / f"{name}.nc", float32=True)
+                path = write_netcdf_atomic(cube, Path(out_dir) / "backtests" / target / f"{name}.nc", float32=True,
+                                           decimals=CUBE_DECIMALS)
                 result.paths.setdefault(target, {})[name] = path
         result.cubes.setdefault(target, {})[name] = cube
         for metric, value in overall.items():
@@ -649,8 +654,8 @@ def project(model, panel: xr.Dataset, targets: Sequence[str], plan: ReportPlan, 
         forecast = attach_history(forecast, panel, plan.history_measures())
     projection = Projection(forecast, fitted, horizon)
     if out_dir is not None:
+        # kept in the run's folder, not logged: the logged models and config reproduce it
         projection.path = write_forecast(forecast, Path(out_dir) / "forecast.nc", keep_paths=plan.keep_paths)
-        tracker.log_file(projection.path, "forecast")
     for target, estimator in fitted.items():
         uri = tracker.log_forecaster(estimator, name=f"forecaster_{target}", quantiles=plan.quantiles)
         if uri is not None:
@@ -783,7 +788,8 @@ def _skill_gap_report(forecast, plan: ReportPlan, *, out_dir, name, truth_path, 
     paths = write_report(result, out_dir, name, language=plan.language, formats=plan.formats,
                          model_scores=model_scores)
     for path in paths:
-        tracker.log_file(path, "report")
+        if path.name != f"{name}.csv" or "parquet" not in plan.formats:  # the Parquet file holds that table
+            tracker.log_file(path, "report")
     tracker.log_metrics(truth)
     top = top_shortages(result)
     log.info("skill-gap report (%d rows) written to %s; top shortage: %s", len(cells), out_dir,
