@@ -63,11 +63,12 @@ KEY_METRIC = "mase"
 
 
 # --------------------------------------------------------------------------- plans and results
-@dataclass(frozen=True)
 #: decimal places kept in stored backtest cubes (units of the target: persons, ads); metrics are
 #: computed before, at full precision
 CUBE_DECIMALS = 2
 
+
+@dataclass(frozen=True)
 class BacktestPlan:
     """How models are backtested and scored.
 
