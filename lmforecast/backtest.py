@@ -214,7 +214,7 @@ class RollingOriginSplitter:
             freq = time_index.attrs.get("freq")
         times = _as_time_index(time_index)
         if freq is None:
-            freq = times.freqstr or pd.infer_freq(times) if len(times) > 2 else times.freqstr
+            freq = times.freqstr or (pd.DatetimeIndex(times, freq="infer").freqstr if len(times) > 2 else None)
         n = len(times)
         horizon, gap, step = self.resolved_horizon(freq), int(self.gap), self.resolved_step(freq)
         if self.partial:

@@ -48,8 +48,9 @@ def test_run_writes_every_output_and_returns_them(tiny_run):
     assert "run_id" not in on_disk  # untracked
     cube = read_netcdf(out / "backtests" / "vacancies" / "naive.nc")
     assert cube["forecast"].dtype == np.float32  # stored small; metrics came from the float64 cube
+    # kept to pipeline.CUBE_DECIMALS decimals of the unit (netCDF quantisation: within 10^-2 of the value)
     xr.testing.assert_allclose(cube["forecast"], result.backtest.cubes["vacancies"]["naive"]["forecast"]
-                               .astype(np.float32))
+                               .astype(np.float32), rtol=0, atol=10.0 ** -pipeline.CUBE_DECIMALS)
     assert (out / "reports" / "skill_gap_tiny.csv").exists() and sorted(result.report.table["year"].unique()) == [2026]
 
 

@@ -102,7 +102,7 @@ def projected_gap(demand: xr.DataArray, supply: xr.DataArray, freq: str | None =
     if PATH in supply.dims:
         supply_paths, supply = supply, None
     reference = demand if demand is not None else demand_paths
-    freq = freq or reference.attrs.get("freq") or pd.infer_freq(reference.indexes[P.TIME])
+    freq = freq or reference.attrs.get("freq") or pd.DatetimeIndex(reference.indexes[P.TIME], freq="infer").freqstr
     if freq is None:
         raise ValueError("projected_gap: cannot infer the frequency of 'time'; pass freq='MS', 'QS' or 'YS'")
     for dim in (P.REGION, P.OCCUPATION):
