@@ -75,8 +75,9 @@ def test_quantiles_are_conformal_order_statistics_of_the_pooled_scaled_errors():
     n = pooled.size
     factor = unc._small_sample_factor(0.9)[unc.pool_of_[0, 0]]  # independent errors: ~1
     assert 1.0 <= factor < 1.02
-    assert q[0, 0, 2] == pytest.approx(factor * pooled[int(np.ceil((n + 1) * 0.9)) - 1])
-    assert q[0, 0, 0] == pytest.approx(factor * pooled[int(np.floor((n + 1) * 0.1)) - 1])
+    # the fitted errors are stored as float16: three significant digits
+    assert q[0, 0, 2] == pytest.approx(factor * pooled[int(np.ceil((n + 1) * 0.9)) - 1], rel=1e-3)
+    assert q[0, 0, 0] == pytest.approx(factor * pooled[int(np.floor((n + 1) * 0.1)) - 1], rel=1e-3)
     npt.assert_array_equal(q[:, :, 1], 0.0)
     width = q[0, :, 2] - q[0, :, 0]
     assert np.all(np.diff(width) >= 0)                          # never narrower further out
