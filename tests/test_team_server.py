@@ -209,7 +209,7 @@ def test_a_sweep_from_two_processes_at_once_keeps_every_run_under_its_parent(ser
         folder = tmp_path / f"job{job}"
         folder.mkdir()
         env = {**os.environ, **analyst, "MLFLOW_LOGGING_LEVEL": "WARNING"}
-        jobs.append(subprocess.Popen([sys.executable, "-c", JOB, str(REPO), uri, sweep_id, job, str(start_at)],
+        jobs.append(subprocess.Popen([sys.executable, "-c", JOB, str(REPO / "tests"), uri, sweep_id, job, str(start_at)],
                                      cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = []
     for process in jobs:
