@@ -55,12 +55,7 @@ def annual(array: xr.DataArray, aggregation: str, freq: str, years: Sequence[int
                 f"has {int(counts.get(int(year), 0))} of its {per_year} periods; forecast further ahead "
                 f"or choose years among {complete}")
     keep = array.sel({P.TIME: time[np.isin(time.year, list(years))]})
-    grouped = keep.groupby(keep[P.TIME].dt.year.rename(YEAR))
-    out = grouped.sum(P.TIME, skipna=False) if aggregation == "flow" else grouped.mean(P.TIME, skipna=False)
-    out = out.assign_coords({YEAR: out[YEAR].astype(int)})
-    out.attrs = dict(array.attrs)
-    out.attrs["annual_aggregation"] = aggregation
-    return out
+    return _by_year(keep, array.attrs, aggregation)
 
 
 
@@ -110,9 +105,14 @@ def annual_values(array: xr.DataArray, freq: str, years: Sequence[int] | None = 
             raise ValueError(f"the {role} covers {time[0]:%Y-%m} to {time[-1]:%Y-%m}: year {year} is not fully "
                              f"covered; choose years among {complete}")
     keep = array.isel({P.TIME: np.flatnonzero(at_native & np.isin(time.year, years))})
+    return _by_year(keep, array.attrs, aggregation)
+
+
+def _by_year(keep: xr.DataArray, attrs: dict, aggregation: str) -> xr.DataArray:
+    """Periods of ``keep`` summed (``flow``) or averaged (stock) into calendar years (``year`` dim)."""
     grouped = keep.groupby(keep[P.TIME].dt.year.rename(YEAR))
     out = grouped.sum(P.TIME, skipna=False) if aggregation == "flow" else grouped.mean(P.TIME, skipna=False)
     out = out.assign_coords({YEAR: out[YEAR].astype(int)})
-    out.attrs = dict(array.attrs)
+    out.attrs = dict(attrs)
     out.attrs["annual_aggregation"] = aggregation
     return out
