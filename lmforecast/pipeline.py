@@ -599,13 +599,14 @@ def history_panel(forecast: xr.Dataset) -> xr.Dataset:
 def write_forecast(forecast: xr.Dataset, path: str | os.PathLike, keep_paths: bool = False) -> Path:
     """Write a forecast Dataset to NetCDF atomically; return the path.
 
-    Quantile forecasts are stored exactly (float64, compressed); the sample paths (``*_paths``)
-    only with ``keep_paths``, as compressed float32 (they are paths x periods x series large).
+    Every variable is stored compressed as float32 rounded to ``CUBE_DECIMALS`` (0.01 of a person
+    or a job, like the backtest cubes); the sample paths (``*_paths``) only with ``keep_paths``
+    (they are paths x periods x series large). The run's report is computed from the forecast in
+    memory; a report made later from this file (``lmforecast report``) differs by at most that rounding.
     """
     paths = [str(name) for name in forecast.data_vars if str(name).endswith("_paths")]
-    if keep_paths:
-        return write_netcdf_atomic(forecast, path, float32=paths)
-    return write_netcdf_atomic(forecast.drop_vars(paths), path)
+    kept = forecast if keep_paths else forecast.drop_vars(paths)
+    return write_netcdf_atomic(kept, path, float32=True, decimals=CUBE_DECIMALS)
 
 
 def read_forecast(path: str | os.PathLike) -> xr.Dataset:

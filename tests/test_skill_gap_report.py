@@ -136,10 +136,31 @@ def test_page_renders_in_headless_chromium(small_report):
         pytest.skip("chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
     result, out = small_report
     page = out / "r.html"
-    assert "cdn" not in page.read_text(encoding="utf-8").lower().split("<body>")[1]
+    text = page.read_text(encoding="utf-8")
+    before, blob_and_after = text.split('<script id="plotly-gz" type="application/octet-stream">')
+    after = blob_and_after.split("</script>", 1)[1]
+    assert "cdn" not in (before + after).lower().split("<body>")[1] and 'src="http' not in text
     rendered = render(page)
     assert rendered["console_errors"] == []
     assert rendered["non_white_share"] > 0.05 and rendered["distinct_colours"] > 50
+
+
+def test_page_embeds_the_installed_plotlyjs_compressed(small_report):
+    """The page carries plotly.js gzip+base64 (not 4.8 MB raw) and every figure script waits for it."""
+    import base64
+    import gzip
+    import re
+
+    from plotly.offline import get_plotlyjs
+
+    _, out = small_report
+    text = (out / "r.html").read_text(encoding="utf-8")
+    blob = re.search(r'<script id="plotly-gz" type="application/octet-stream">([^<]+)</script>', text).group(1)
+    assert gzip.decompress(base64.b64decode(blob)).decode("utf-8") == get_plotlyjs()
+    assert len(text) < 0.6 * len(get_plotlyjs())
+    assert "Plotly.newPlot" in text and "<script>                window.PLOTLYENV" not in text
+    held = text.count('<script type="text/x-plotly-figure">')
+    assert held == text.count("Plotly.newPlot(") and held > 0
 
 
 @pytest.mark.slow

@@ -1,5 +1,9 @@
 """The self-contained HTML report: works offline (plotly.js embedded once, no CDN, no network).
 
+plotly.js (4.8 MB) is embedded gzip-compressed and base64-encoded (2.0 MB) and inflated by the
+browser's ``DecompressionStream`` (Chrome/Edge 80+, Firefox 113+, Safari 16.4+); the figures' scripts
+wait for it. A browser without it shows the tables and a note instead of the charts.
+
 Sections: key figures, heatmap of the gap ratio (region x occupation), top shortages and
 surpluses with intervals, fan charts of openings vs supply, skills in shortage, scenarios vs
 baseline, backtest accuracy of the models and of the gap, assumptions. Written atomically.
@@ -8,6 +12,7 @@ baseline, backtest accuracy of the models and of the gap, assumptions. Written a
 from __future__ import annotations
 
 import html
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +56,41 @@ def table_html(frame: pd.DataFrame, language: str = "en", max_rows: int = 40) ->
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+FIGURE_SCRIPT = "text/x-plotly-figure"
+
+LOADER = """<script>(async function(){
+const text=atob(document.getElementById("plotly-gz").textContent.trim());
+const bytes=new Uint8Array(text.length);for(let i=0;i<text.length;i++){bytes[i]=text.charCodeAt(i);}
+const code=await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+const lib=document.createElement("script");lib.text=code;document.head.appendChild(lib);
+for(const held of document.querySelectorAll('script[type="%s"]')){
+const run=document.createElement("script");run.text=held.textContent;held.replaceWith(run);}
+})().catch(function(){for(const note of document.querySelectorAll(".plotly-graph-div")){
+note.textContent=%s;}});
+</script>"""
+
+OLD_BROWSER_NOTE = {
+    "en": "(This chart needs a browser from 2023 or later: Chrome, Edge, Firefox or Safari.)",
+    "fr": "(Ce graphique demande un navigateur de 2023 ou plus récent : Chrome, Edge, Firefox ou Safari.)",
+}
+
+
+def compressed_plotlyjs() -> str:
+    """plotly.js of the installed plotly, gzip-compressed (deterministic, mtime 0) and base64-encoded."""
+    import base64
+    import gzip
+
+    from plotly.offline import get_plotlyjs
+
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+
+
+def hold_figure_scripts(fragment: str) -> str:
+    """A figure fragment whose inline ``<script>`` waits for plotly.js (see :data:`LOADER`)."""
+    return fragment.replace("<script>", f'<script type="{FIGURE_SCRIPT}">').replace(
+        '<script type="text/javascript">', f'<script type="{FIGURE_SCRIPT}">')
+
+
 def write_html(title: str, sections: Sequence[tuple[str, Sequence[str]]], path: str | os.PathLike,
                language: str = "en") -> Path:
     """Write the page atomically; return its path.
@@ -63,14 +103,14 @@ def write_html(title: str, sections: Sequence[tuple[str, Sequence[str]]], path: 
     path : ``.html`` destination.
     language : ``lang`` attribute of the page.
     """
-    from plotly.offline import get_plotlyjs
-
     body = []
     for heading, parts in sections:
         body.append(f"<h2>{html.escape(heading)}</h2>")
-        body.extend(parts)
+        body.extend(hold_figure_scripts(part) for part in parts)
     page = (f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style>"
-            f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
-            f"<body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>")
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+            f"<body><h1>{html.escape(title)}</h1>{''.join(body)}"
+            f'<script id="plotly-gz" type="application/octet-stream">{compressed_plotlyjs()}</script>'
+            f"{LOADER % (FIGURE_SCRIPT, json.dumps(OLD_BROWSER_NOTE.get(language, OLD_BROWSER_NOTE['en'])))}"
+            "</body></html>")
     return write_text_atomic(path, page)
