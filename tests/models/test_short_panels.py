@@ -1,5 +1,5 @@
 """Short panels never crash: every ``conf/model/*.yaml``, composed and instantiated through Hydra as
-``lmforecast backtest model=<name> data=custom`` does, is fitted on 6 annual and on 24 monthly points
+``lmforecast backtest model=<name> data=custom`` does, is fitted on 6 annual, 12 quarterly and 24 monthly points
 (2 regions x 2 occupations, with leading, internal and trailing gaps and one cell never observed) and
 forecasts five years ahead with quantiles and sample paths.
 
@@ -30,11 +30,11 @@ CONFIGS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 # run with -m slow: Prophet (~20 s a panel: one Prophet per series and refit), and the monthly cases of
 # configs whose code the fast cases already cover (LightGBM variants, the reconciled and ensemble
 # wrappers of ridge / LightGBM members; the wrappers run fast on the annual panel)
-SLOW = {("prophet", "YS"), ("prophet", "MS"), ("lightgbm_small", "MS"), ("lightgbm_fallback", "MS"),
+SLOW = {("prophet", "YS"), ("prophet", "QS"), ("prophet", "MS"), ("lightgbm_small", "MS"), ("lightgbm_fallback", "MS"),
         ("ridge_reconciled", "MS"), ("ensemble", "MS")}
 TARGET = "vacancies"
 LEVELS = (0.1, 0.5, 0.9)
-PANELS = {"YS": (6, 5), "MS": (24, 60)}     # frequency: (periods of history, five-year horizon)
+PANELS = {"YS": (6, 5), "QS": (12, 20), "MS": (24, 60)}     # frequency: (periods of history, five-year horizon)
 
 
 def short_panel(freq: str, seed: int = 0) -> xr.Dataset:
