@@ -81,10 +81,25 @@ class _NoTrainingRows(PanelError):
 
 
 class _Core:
-    """One fitted model state for training data ending at some origin (arrays only)."""
+    """One fitted model state for training data ending at some origin (arrays only).
+
+    Pickled without ``u`` (the transformed history, ``chain.transform(y)``): it is recomputed,
+    bit for bit, on loading, which keeps a logged model a third smaller.
+    """
 
     def __init__(self, **kw):
         self.__dict__.update(kw)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if state.get("chain") is not None and state.get("y") is not None:
+            state.pop("u", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "u" not in state and state.get("chain") is not None and state.get("y") is not None:
+            self.u = self.chain.transform(self.y)
 
 
 class SklearnForecaster(Forecaster):

@@ -290,3 +290,18 @@ def test_feature_names_are_those_of_the_one_step_model(panel, strategy):
     model = ridge(lags=(1, 2, 12), strategy=strategy, max_horizon=3, uncertainty="none").fit(panel, TARGET)
     assert model.model_.n_features_in_ == len(model.feature_names_)
     assert model.feature_names_[:3] == ["lag_1", "lag_2", "lag_12"]
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_pickle_leaves_out_the_transformed_history_and_predicts_the_same(panel, strategy):
+    """The transformed history is recomputed on loading (a smaller logged model, the same forecasts)."""
+    import pickle
+
+    model = SklearnForecaster(Ridge(), lags=(1, 2, 12), windows=(3,), strategy=strategy, max_horizon=6,
+                              calendar=False).fit(panel, TARGET)
+    blob = pickle.dumps(model)
+    assert "u" not in model.core_.__getstate__() and hasattr(model.core_, "u")  # in memory it stays
+    loaded = pickle.loads(blob)
+    np.testing.assert_array_equal(loaded.core_.u, model.core_.u)
+    xr.testing.assert_identical(loaded.predict(horizon=6, quantiles=(0.1, 0.5, 0.9)),
+                                model.predict(horizon=6, quantiles=(0.1, 0.5, 0.9)))
