@@ -75,7 +75,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "lmf_prophet": ("lmforecast", "Prophet per series (wraps prophet), n_jobs=2, conformal intervals"),
     "lmf_recommended": ("lmforecast", "default_forecaster(): AutoForecaster, per horizon year the candidates that "
                                       "beat naive on 12 inner origins (naive, seasonal naive, trend, shares, "
-                                      "multi-year change, Ridge for year 1)"),
+                                      "fixed shares, multi-year change, Ridge for year 1)"),
     "lmf_fixed_share": ("lmforecast", "FixedShare: latest-year occupation shares x naive region totals"),
     "sf_naive": ("statsforecast", "statsforecast Naive, model intervals"),
     "sf_seasonal_naive": ("statsforecast", "statsforecast SeasonalNaive(12), model intervals"),
@@ -678,8 +678,9 @@ SELECTION_SETS = {
     "morocco_jobseekers": ("jobseekers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
     "morocco_job_offers": ("job_offers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
 }
-#: rules compared: (margin, min_wins, tolerance); the first is the default of AutoForecaster
-SELECTION_RULES = [(0.02, 0.8, 0.05), (0.02, 2 / 3, 0.05), (0.02, 0.8, 0.0), (0.05, 0.8, 0.05), (0.0, 0.0, 0.0)]
+#: rules compared: (margin, min_wins, tolerance, year_window); the first is the default of AutoForecaster
+SELECTION_RULES = [(0.02, 0.8, 0.05, 1), (0.02, 0.8, 0.05, 0), (0.02, 2 / 3, 0.05, 1), (0.02, 0.8, 0.0, 1),
+                   (0.05, 0.8, 0.05, 1), (0.0, 0.0, 0.0, 0)]
 
 
 def selection_panel(name: str) -> tuple[xr.Dataset, str]:
@@ -743,7 +744,7 @@ def _relative_mase(forecast, naive, y, future, season, steps) -> tuple[float, fl
     return float(a), float(b)
 
 
-def evaluate_rule(data: dict, margin: float, min_wins: float, tolerance: float) -> dict:
+def evaluate_rule(data: dict, margin: float, min_wins: float, tolerance: float, year_window: int = 1) -> dict:
     """MASE relative to naive of AutoForecaster's rule on collected folds, short and five years."""
     from lmforecast.models.recommended import AutoForecaster, _weighted
     from lmforecast.uncertainty import series_scale
@@ -752,7 +753,7 @@ def evaluate_rule(data: dict, margin: float, min_wins: float, tolerance: float) 
     scores = {"short": [], "long": []}
     for fold in data["folds"]:
         names = list(fold["inner"])
-        auto = AutoForecaster(margin=margin, min_wins=min_wins, tolerance=tolerance)
+        auto = AutoForecaster(margin=margin, min_wins=min_wins, tolerance=tolerance, year_window=year_window)
         groups = np.full(fold["y"].shape[0], "all")
         choice, _ = auto._choose(names, fold["inner"], fold["actual"], series_scale(fold["y"], season), groups,
                                  season, horizon, short=[n == "ridge" for n in names])
@@ -779,10 +780,11 @@ def select(out: Path, sets=None) -> dict:
     rows, cache = [], {}
     for name in sets or SELECTION_SETS:
         cache[name] = collect_candidates(name)
-    for margin, min_wins, tolerance in SELECTION_RULES:
+    for margin, min_wins, tolerance, year_window in SELECTION_RULES:
         for name, data in cache.items():
-            rel = evaluate_rule(data, margin, min_wins, tolerance)
-            rows.append({"rule": f"margin {margin:g}, min_wins {min_wins:.2f}, tolerance {tolerance:g}", "set": name,
+            rel = evaluate_rule(data, margin, min_wins, tolerance, year_window)
+            rows.append({"rule": f"margin {margin:g}, min_wins {min_wins:.2f}, tolerance {tolerance:g}, "
+                                 f"year_window {year_window}", "set": name,
                          "mase_vs_naive_short": rel.get("short"), "mase_vs_naive_5y": rel.get("long"),
                          "cutoffs": len(data["folds"])})
     table = pd.DataFrame(rows)

@@ -60,14 +60,15 @@ def test_default_lags_windows_and_candidates_follow_the_frequency(freq, lags, wi
     assert default_windows(freq) == windows
     named = default_candidates(freq)
     assert named["ridge"].lags == lags and named["ridge"].windows == windows and named["ridge"].num_threads == 1
-    expected = ["naive"] + (["seasonal_naive"] if freq != "YS" else []) + ["trend", "shares", "change", "ridge"]
+    expected = ["naive"] + (["seasonal_naive"] if freq != "YS" else []) + ["trend", "shares", "fixed_share", "change", "ridge"]
     assert list(named) == expected
     assert all(model.uncertainty == "none" for model in named.values())   # candidates do not calibrate
 
 
 def test_a_single_occupation_panel_has_no_share_candidate():
-    """With one occupation the share model would be its own total model: it is left out."""
-    assert "shares" not in default_candidates("YS", n_occupations=1)
+    """With one occupation the share models would be their own total model: they are left out."""
+    named = default_candidates("YS", n_occupations=1)
+    assert "shares" not in named and "fixed_share" not in named
 
 
 def test_default_forecaster_is_a_clonable_auto_forecaster():
@@ -211,6 +212,8 @@ def test_bad_settings_are_named(make_series_panel):
         AutoForecaster(candidates={"naive": Naive()}, margin=1.5).fit(panel, TARGET)
     with pytest.raises(ValueError, match="group_by must be None or 'occupation_major', got 'region'"):
         AutoForecaster(candidates={"naive": Naive()}, group_by="region").fit(panel, TARGET)
+    with pytest.raises(ValueError, match="year_window must be >= 0 years, got -1"):
+        AutoForecaster(candidates={"naive": Naive()}, year_window=-1).fit(panel, TARGET)
 
 
 def test_seasonal_candidates_are_scored_on_monthly_data(make_series_panel):
@@ -252,3 +255,21 @@ def test_ridge_is_a_candidate_for_the_first_year_only(make_series_panel):
     model = AutoForecaster(candidates=named).fit(panel, TARGET)
     ridge = model.selection_[model.selection_.candidate == "ridge"].set_index("year")["score"]
     assert np.isfinite(ridge.loc[1]) and ridge.loc[2:].isna().all()
+
+
+def test_neighbouring_years_damp_a_choice_that_flips_on_noise():
+    """A candidate 10 % better in years 2 and 4 and 1 % worse in years 3 and 5: chosen in alternate
+    years when each year is scored alone, in every year from the second with ``year_window=1``."""
+    n_series, n_windows, horizon = 20, 6, 5
+    actual = np.zeros((n_series, n_windows, horizon))
+    naive = np.ones_like(actual)
+    alternative = np.ones_like(actual) * np.array([1.0, 0.9, 1.01, 0.9, 1.01])
+    inner = {"naive": naive, "alt": alternative}
+    groups = np.full(n_series, "all")
+    chosen = {}
+    for window in (0, 1):
+        model = AutoForecaster(candidates={"naive": Naive(), "alt": Naive()}, year_window=window)
+        choice, _ = model._choose(["naive", "alt"], inner, actual, np.ones(n_series), groups, 1, horizon)
+        chosen[window] = choice["all"]
+    assert chosen[0] == [["naive"], ["alt"], ["naive"], ["alt"], ["naive"]]
+    assert chosen[1] == [["naive"], ["alt"], ["alt"], ["alt"], ["alt"]]
