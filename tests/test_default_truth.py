@@ -5,13 +5,16 @@ Issue 7 asks, on the default data, for national totals of every measure with a t
 occupation cell to have the right sign for at least 90 % of the cells whose true change exceeds
 10 %. Measured with this module (``pytest -m slow tests/test_default_truth.py -s``):
 
-* employment meets the national target; its cells' signs do not quite (about 86 %);
-* vacancies fall short: the truth keeps accelerating (digital occupations, 8-12 % a year, take a
-  growing share of vacancies) while the inner rolling origin, whose five-year windows end in the
-  COVID years, prefers the damped share model;
+* employment meets the national target (-0.7 % in 2026 to -4.4 % in 2030); its cells' signs do
+  not quite (about 87 %);
+* vacancies fall short (-8 % to -19 %, signs 64 %): the truth keeps accelerating (digital
+  occupations, 8-12 % a year, take a growing share of vacancies) while the inner rolling origin,
+  whose five-year windows end in the COVID years, prefers the fixed-share and damped share
+  models (which are better cell by cell on the held-out selection windows: 0.87 of naive's
+  five-year MASE, against 0.92 without the fixed-share candidate, but flatten the national total);
 * jobseekers cannot meet it from the data: the generator's 2026-2030 unemployment rate is an
   assumption (a fall from 12.8 % to 11 %) that reverses its 2017-2024 rise, which no model
-  fitted on the history can know; a planner enters such a path as a scenario.
+  fitted on the history can know (+3 % to +8 %); a planner enters such a path as a scenario.
 
 The targets that hold are asserted; the others are expected failures that print their figures,
 so a change that meets them shows as XPASS.
@@ -72,14 +75,15 @@ def test_employment_national_totals_are_within_five_percent_every_year(default_d
     assert all(abs(e) <= 5 for e in errors), errors
 
 
-@pytest.mark.xfail(reason="measured 0.86 of the cells moving > 10 % (target 0.90)", strict=False)
+@pytest.mark.xfail(reason="measured 0.87 of the cells moving > 10 % (target 0.90)", strict=False)
 def test_employment_cells_five_year_change_has_the_right_sign(default_data):
     _, signs, _ = national_and_signs(*default_data, "employment")
     assert signs >= 0.90
 
 
-@pytest.mark.xfail(reason="measured -6 % (2026) to -16 % (2030) nationally, sign right for 0.70 of the cells: "
-                          "the truth accelerates, the inner origins end in the COVID years", strict=False)
+@pytest.mark.xfail(reason="measured -8 % (2026) to -19 % (2030) nationally, sign right for 0.64 of the cells: "
+                          "the truth accelerates; the inner origins, which end in the COVID years, choose the "
+                          "fixed-share and share models", strict=False)
 def test_vacancies_meet_both_targets(default_data):
     errors, signs, moved = national_and_signs(*default_data, "vacancies")
     print(f"vacancies: national error by year {errors} %, sign right {signs:.3f} of {moved} cells")

@@ -147,11 +147,11 @@ class AutoForecaster(Forecaster):
     min_group_series : see ``group_by``.
     year_window : years on each side of a horizon year whose inner errors also score it (default
         1: year k is scored on years k-1..k+1, the first year always alone, since the
-        short-horizon candidates only forecast it). Neighbouring years share most of their
-        evidence, so a per-year choice flipping between two candidates is mostly noise; the
-        window damps it (on the selection windows: 0.06 -> 0 choice changes per fit on the
-        Australian IVI, 2.3 -> 1.3 on the Moroccan vacancies, five-year MASE no worse). 0 = each
-        year on its own errors.
+        short-horizon candidates only forecast it); with a window, a later year whose choice
+        differs from both neighbours while they agree takes theirs. Neighbouring years share
+        most of their evidence, so a per-year choice flipping between candidates is mostly
+        noise, and a path that switches model for one year jumps. 0 = each year on its own
+        errors, no smoothing.
     short_horizon : names of candidates for the first horizon year only (default ``("ridge",)``:
         a recursive one-step model compounds its errors over multi-year paths); their inner
         forecasts stop after a year, which also makes them cheap.
@@ -341,7 +341,12 @@ class AutoForecaster(Forecaster):
                 for name, value, won in zip(names, score, wins):
                     rows.append({"group": group, "year": k + 1, "candidate": name, "score": float(value),
                                  "relative": float(value / ref) if np.isfinite(ref) and ref > 0 else np.nan,
-                                 "wins": float(won), "chosen": name in chosen})
+                                 "wins": float(won)})
+            if window > 0 and not (group != "all" and members.sum() < int(self.min_group_series)):
+                years = _without_isolated_years(years)
+            for row in rows:
+                if row["group"] == group:
+                    row["chosen"] = row["candidate"] in years[row["year"] - 1]
             choice[group] = years
             if group == "all":
                 overall = years
@@ -389,6 +394,26 @@ class AutoForecaster(Forecaster):
         chosen = (self.selection_[self.selection_.chosen].groupby(["group", "year"])["candidate"]
                   .agg(lambda names: ", ".join(names)))
         return table.assign(chosen=chosen)
+
+
+def _without_isolated_years(years: list[list[str]]) -> list[list[str]]:
+    """Per-year choices with an isolated later year set to its neighbours' common choice.
+
+    A choice at year ``k`` (not the first or the last) that differs from both neighbours while
+    they agree is noise (a candidate's edge changes smoothly with the horizon): it takes their
+    choice. Judged on the choices as given, so a run of alternating years is not chained.
+
+    >>> _without_isolated_years([["ridge"], ["naive"], ["naive"], ["trend"], ["naive"]])
+    [['ridge'], ['naive'], ['naive'], ['naive'], ['naive']]
+    >>> _without_isolated_years([["ridge"], ["naive"], ["trend"], ["trend"]])
+    [['ridge'], ['naive'], ['trend'], ['trend']]
+    """
+    out = [list(y) for y in years]
+    for k in range(2, len(years) - 1):
+        before, here, after = sorted(years[k - 1]), sorted(years[k]), sorted(years[k + 1])
+        if before == after and here != before:
+            out[k] = list(years[k - 1])
+    return out
 
 
 def _fit_candidate(name: str, candidate: Forecaster, panel, target: str, lengths, horizon: int):
