@@ -399,9 +399,11 @@ class AutoForecaster(Forecaster):
 def _without_isolated_years(years: list[list[str]]) -> list[list[str]]:
     """Per-year choices with an isolated later year set to its neighbours' common choice.
 
-    A choice at year ``k`` (not the first or the last) that differs from both neighbours while
-    they agree is noise (a candidate's edge changes smoothly with the horizon): it takes their
-    choice. Judged on the choices as given, so a run of alternating years is not chained.
+    A choice at year ``k`` that differs from both neighbours while they agree is noise (a
+    candidate's edge changes smoothly with the horizon): it takes their choice. Years 1 and 2
+    are never changed (year 1 has its own short-horizon candidates, so it is no neighbour to
+    compare with), nor the last year. Judged on the choices as given, so a run of alternating
+    years is not chained.
 
     >>> _without_isolated_years([["ridge"], ["naive"], ["naive"], ["trend"], ["naive"]])
     [['ridge'], ['naive'], ['naive'], ['naive'], ['naive']]
