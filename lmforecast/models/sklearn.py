@@ -84,7 +84,7 @@ class _Core:
     """One fitted model state for training data ending at some origin (arrays only).
 
     Pickled without ``u`` (the transformed history, ``chain.transform(y)``): it is recomputed,
-    bit for bit, on loading, which keeps a logged model a third smaller.
+    bit for bit, on loading, which keeps a logged model about a quarter smaller.
     """
 
     def __init__(self, **kw):

@@ -11,6 +11,7 @@ baseline, backtest accuracy of the models and of the gap, assumptions. Written a
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -75,8 +76,12 @@ OLD_BROWSER_NOTE = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def compressed_plotlyjs() -> str:
-    """plotly.js of the installed plotly, gzip-compressed (deterministic, mtime 0) and base64-encoded."""
+    """plotly.js of the installed plotly, gzip-compressed (deterministic, mtime 0) and base64-encoded.
+
+    Computed once per process (about 0.4 s): a run writing several reports compresses it once.
+    """
     import base64
     import gzip
 
