@@ -26,6 +26,10 @@ def report(cfg: DictConfig) -> dict:
     if plan is None:
         raise ConfigError("report.enabled is false: nothing to do")
     forecast = pipeline.read_forecast(cfg.forecast_path)
+    if plan.method == "openings" and not any(str(name).endswith("_paths") for name in forecast.data_vars):
+        raise ConfigError(f"{cfg.forecast_path} holds no sample paths, which the skill-gap report needs: "
+                          "re-run `lmforecast forecast report.keep_paths=true`, use `lmforecast run`, "
+                          "or pass report.method=stock")
     tracker = C.tracker(cfg)
     with pipeline.track(tracker, "report", model=C.main_model_name(cfg), data=cfg.data.name,
                         config=C.resolved_config(cfg), files=C.run_files(cfg, "report")) as run_id:

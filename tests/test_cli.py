@@ -185,3 +185,19 @@ def test_a_missing_optional_extra_is_named():
     exc = MissingConfigException("In 'experiment/tune_lightgbm': Could not find 'hydra/sweeper/optuna'")
     assert cli.error_message(exc).splitlines()[-1] == ('the Optuna sweeper comes with the `tune` extra: '
                                                        'pip install -e ".[tune]"')
+
+
+def test_report_from_a_forecast_without_sample_paths_says_how_to_keep_them(tmp_path, monkeypatch, capsys):
+    """forecast.nc keeps no sample paths by default; the report stage names the file and the fix."""
+    from lmforecast import pipeline
+    from lmforecast.datasets.example_country import example_panel
+    from lmforecast.models.baselines import SeasonalNaive
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    plan = pipeline.ReportPlan(years=(2026,), n_paths=10)
+    projection = pipeline.project(SeasonalNaive(), example_panel(), [], plan, out_dir=tmp_path)
+    assert cli.main(["report", f"forecast_path={projection.path}", "tracking=none"]) == 2
+    err = capsys.readouterr().err
+    assert f"{projection.path} holds no sample paths" in err and "report.keep_paths=true" in err
+    assert "Traceback" not in err
