@@ -310,10 +310,11 @@ class AutoForecaster(Forecaster):
         rows, choice = [], {}
         overall = None
         labels = ["all"] + sorted(set(groups) - {"all"}) if self.group_by else ["all"]
+        window = int(self.year_window)
         for group in labels:
             members = np.ones(len(groups), bool) if group == "all" else groups == group
-            years = []
-            window = int(self.year_window)
+            borrowed = group != "all" and members.sum() < int(self.min_group_series)  # uses the overall choice
+            years, group_rows = [], []
             for k in range(n_years):
                 steps = (year_of == k) if k == 0 or window == 0 else \
                     (year_of >= max(1, k - window)) & (year_of <= min(n_years - 1, k + window))
@@ -335,18 +336,18 @@ class AutoForecaster(Forecaster):
                                   if e and v <= (1 + float(self.tolerance)) * best]
                     else:
                         chosen = [self.reference]
-                if group != "all" and members.sum() < int(self.min_group_series):
+                if borrowed:
                     chosen = overall[k]
                 years.append(chosen)
                 for name, value, won in zip(names, score, wins):
-                    rows.append({"group": group, "year": k + 1, "candidate": name, "score": float(value),
-                                 "relative": float(value / ref) if np.isfinite(ref) and ref > 0 else np.nan,
-                                 "wins": float(won)})
-            if window > 0 and not (group != "all" and members.sum() < int(self.min_group_series)):
+                    group_rows.append({"group": group, "year": k + 1, "candidate": name, "score": float(value),
+                                       "relative": float(value / ref) if np.isfinite(ref) and ref > 0 else np.nan,
+                                       "wins": float(won)})
+            if window > 0 and not borrowed:
                 years = _without_isolated_years(years)
-            for row in rows:
-                if row["group"] == group:
-                    row["chosen"] = row["candidate"] in years[row["year"] - 1]
+            for row in group_rows:
+                row["chosen"] = row["candidate"] in years[row["year"] - 1]
+            rows.extend(group_rows)
             choice[group] = years
             if group == "all":
                 overall = years
