@@ -17,6 +17,9 @@ Modes
 -----
 ``python benchmarks/bench_forecast.py``            the full run -> results/bench_forecast.{json,md}
 ``python benchmarks/bench_forecast.py --quick``    a few series, fast models, in-process (< 1 min)
+``python benchmarks/bench_forecast.py --short``    the short horizon on the AU IVI trend sheet (12
+                                                   months) and ILO annual (two years), with peers
+``python benchmarks/bench_forecast.py --long``     five years ahead on AU IVI (both sheets) and ILO
 ``python benchmarks/bench_forecast.py --select``   choose the recommended configuration on
                                                    validation panels (not the target windows)
 ``python benchmarks/bench_forecast.py --scale``    LightGBM backtest on a synthetic 12 x 436 x 180
@@ -79,7 +82,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "lmf_fixed_share": ("lmforecast", "FixedShare: latest-year occupation shares x naive region totals"),
     "sf_naive": ("statsforecast", "statsforecast Naive, model intervals"),
     "sf_seasonal_naive": ("statsforecast", "statsforecast SeasonalNaive(12), model intervals"),
-    "sf_autoets": ("statsforecast", "statsforecast AutoETS(season_length=12), model intervals"),
+    "sf_autoets": ("statsforecast", "statsforecast AutoETS(season_length of the panel: 12 monthly, 1 annual), model intervals"),
     "mlf_lightgbm": ("mlforecast", "mlforecast LGBMRegressor (100 trees), lags 1,2,3,6,12 + RollingMean 3,12 on "
                                    "lag 1, conformal PredictionIntervals(n_windows=2, h=12)"),
 }
@@ -817,12 +820,31 @@ def complete_series(panel: xr.Dataset, target: str) -> xr.Dataset:
     return panel.isel(occupation=np.flatnonzero(keep_occ.values), region=np.flatnonzero(keep_reg.values))
 
 
-def long_run(out: Path, models=LONG_MODELS, isolate: bool = True) -> dict:
+#: the short horizon on the other real panels, on the windows ``validate_forecasts.py`` reports
+#: (the seasonally adjusted sheet is the main run's): 12 months on the AU IVI trend sheet at
+#: January 2021-2024, two years on ILO annual rates at 2017-2021
+SHORT_SETS = {
+    "au_ivi_trend": ("Trend", dict(horizon=HORIZON, step=STEP, n_windows=N_WINDOWS, last_cutoff=LAST_CUTOFF)),
+    "ilo": (None, dict(horizon=2, step=1, n_windows=5, last_cutoff="2021-01-01")),
+}
+SHORT_MODELS = ("lmf_naive", "lmf_recommended", "sf_naive", "sf_autoets")
+
+
+def long_run(out: Path, models=LONG_MODELS, isolate: bool = True, sets=None, title: str | None = None,
+             panels: dict | None = None) -> dict:
     """Five years ahead on AU IVI states (both sheets, every January cutoff 2012-2020 that leaves five
-    years of actuals) and ILO annual (cutoffs 2010-2018), lmforecast and statsforecast side by side."""
+    years of actuals) and ILO annual (cutoffs 2010-2018), lmforecast and statsforecast side by side.
+
+    ``sets`` (default :data:`LONG_SETS`) and ``title`` let ``--short`` run the same protocol on
+    :data:`SHORT_SETS`; ``panels`` (``{set name: (panel, target)}``) replaces the real panels (tests).
+    """
     results = {}
-    for name, (sheet, params) in LONG_SETS.items():
-        panel, target = (au_ivi_panel(sheet), TARGET) if name.startswith("au_") else (ilo_panel(), "unemployment_rate")
+    for name, (sheet, params) in (LONG_SETS if sets is None else sets).items():
+        if panels is not None:
+            panel, target = panels[name]
+        else:
+            panel, target = ((au_ivi_panel(sheet), TARGET) if name.startswith("au_")
+                             else (ilo_panel(), "unemployment_rate"))
         panel = complete_series(panel, target)
         ds, records, _ = benchmark(panel, models, params, isolate=isolate, target=target,
                                    metrics=("mase", "wape", f"coverage_{LEVEL}", "direction", "change_error"))
@@ -832,12 +854,15 @@ def long_run(out: Path, models=LONG_MODELS, isolate: bool = True) -> dict:
                 r["mase_vs_naive"] = round(r["mase"] / naive, 4)
         results[name] = {"protocol": params, "n_series": int(panel.sizes["region"] * panel.sizes["occupation"]),
                          "cutoffs": [f"{c:%Y-%m}" for c in ds.indexes["cutoff"]], "models": records}
-    payload = {"benchmark": "bench_forecast --long", "doc": long_run.__doc__, "sets": results,
+    title = title or "bench_forecast --long: five years ahead"
+    payload = {"benchmark": title.split(":")[0], "doc": long_run.__doc__, "sets": results,
+               "targets": {name: targets(res["models"]) for name, res in results.items()},
                "environment": environment()}
-    parts = ["# bench_forecast --long: five years ahead\n"]
+    parts = [f"# {title}\n"]
     for name, res in results.items():
         parts.append(f"## {name}: {res['n_series']} series, horizon {res['protocol']['horizon']}, cutoffs "
-                     f"{', '.join(res['cutoffs'])}\n\n{markdown_table(res['models'], long=True)}\n")
+                     f"{', '.join(res['cutoffs'])}\n\n{markdown_table(res['models'], long=True)}\n\n"
+                     f"Targets: `{json.dumps(payload['targets'][name])}`\n")
     md = "\n".join(parts)
     write_results(payload, md, out)
     print(md)
@@ -956,6 +981,8 @@ def main(argv=None) -> int:
     mode.add_argument("--quick", action="store_true", help="2 states x 6 occupations, fast models, in-process")
     mode.add_argument("--select", action="store_true", help="AutoForecaster's rules on the held-out selection windows")
     mode.add_argument("--long", action="store_true", help="five years ahead: AU IVI states and ILO annual, with peers")
+    mode.add_argument("--short", action="store_true",
+                      help="12 months on the AU IVI trend sheet and two years on ILO annual, with peers")
     mode.add_argument("--scale", action="store_true", help="LightGBM backtest on a synthetic 12 x 436 x 180 panel")
     mode.add_argument("--threads", action="store_true", help="LightGBM num_threads 1 vs 2")
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), help="models to run (default: all)")
@@ -969,6 +996,10 @@ def main(argv=None) -> int:
     elif args.long:
         long_run(args.out or RESULTS / "bench_forecast_long.json", args.models or LONG_MODELS,
                  isolate=not args.in_process)
+    elif args.short:
+        long_run(args.out or RESULTS / "bench_forecast_short.json", args.models or SHORT_MODELS,
+                 isolate=not args.in_process, sets=SHORT_SETS,
+                 title="bench_forecast --short: the short horizon on the other real panels")
     elif args.scale:
         scale(args.out or RESULTS / "bench_forecast_scale.json")
     elif args.threads:

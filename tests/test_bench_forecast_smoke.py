@@ -113,3 +113,18 @@ def test_targets_report_unmet_targets_honestly(bench):
     assert result["mase_3pct_below_best_peer"]["threshold"] == pytest.approx(0.9797)
     assert result["coverage_80_in_75_85"]["met"] is False
     assert result["faster_than_autoets"]["met"] is False
+
+
+def test_panel_sets_run_reports_each_set_against_naive(bench, tiny_panel, tmp_path):
+    """The --long / --short protocol: one table and one target check per panel, MASE relative to naive."""
+    out = tmp_path / "bench_forecast_short.json"
+    payload = bench.long_run(out, ["lmf_naive", "lmf_recommended"], isolate=False, sets={"tiny": (None, SPLITTER)},
+                             title="bench_forecast --short: test", panels={"tiny": (tiny_panel, "job_offers")})
+    records = {r["model"]: r for r in payload["sets"]["tiny"]["models"]}
+    assert records["lmf_naive"]["mase_vs_naive"] == 1.0
+    assert records["lmf_recommended"]["mase_vs_naive"] == pytest.approx(
+        records["lmf_recommended"]["mase"] / records["lmf_naive"]["mase"], abs=1e-3)
+    assert payload["targets"]["tiny"]["coverage_80_in_75_85"]["coverage_80"] == records["lmf_recommended"]["coverage_80"]
+    text = out.with_suffix(".md").read_text()
+    assert text.startswith("# bench_forecast --short: test") and "## tiny:" in text and "Targets:" in text
+    assert json.loads(out.read_text())["benchmark"] == "bench_forecast --short"
