@@ -136,7 +136,7 @@ def fan_chart(yearly: pd.DataFrame, title: str, language: str = "en") -> go.Figu
         fig.add_trace(go.Scatter(x=frame["year"], y=frame[name], name=column(name, language),
                                  line=dict(color=f"rgb({colour})", width=3)))
     fig.update_xaxes(dtick=1)
-    fig.update_yaxes(title=column("job_openings", language).split(" (")[0])
+    fig.update_yaxes(title="personnes par an" if language == "fr" else "persons per year")
     return _layout(fig, title, 360)
 
 

@@ -32,3 +32,18 @@ def test_the_editable_install_is_a_path_entry_not_an_import_hook():
     pth = [p for p in site.glob("__editable__*lmforecast*.pth")]
     assert pth and pth[0].read_text().strip() == str(REPO)
     assert not list(site.glob("__editable___lmforecast*_finder.py"))
+
+
+def test_every_data_file_of_the_package_is_declared_package_data():
+    """A wheel (``pip install .``, not only the editable install) must carry the files the code reads."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lmforecast"]
+    package = root / "lmforecast"
+    data_files = [p.relative_to(package).as_posix() for p in package.rglob("*")
+                  if p.is_file() and "data" in p.relative_to(package).parts[:-1] and "__pycache__" not in p.parts]
+    assert data_files, "no data folder found under lmforecast/"
+    missing = [f for f in data_files if not any(fnmatch.fnmatch(f, g) for g in globs)]
+    assert not missing, f"not in [tool.setuptools.package-data] of pyproject.toml: {missing}"

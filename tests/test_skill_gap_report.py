@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,44 @@ def test_report_recovers_the_true_gap_on_the_default_data(tmp_path):
     assert scores["report_truth/sign_accuracy"] >= 0.90
     assert 0.70 <= scores["report_truth/coverage_80"] <= 0.90
     assert scores["report_truth/max_national_error"] <= 5.0
+
+
+RAW_NAME = re.compile(r"[a-z0-9_]+")
+
+
+def test_workbook_and_page_show_labels_not_column_names(small_report):
+    """Planners read headers, not code: every header of the French workbook and page is a label."""
+    from openpyxl import load_workbook
+
+    _, out = small_report
+    book = load_workbook(out / "r.xlsx", read_only=True)
+    for sheet in book.worksheets:
+        header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        raw = [h for h in header if isinstance(h, str) and RAW_NAME.fullmatch(h)]
+        assert not raw, f"sheet {sheet.title!r} has raw column names {raw}"
+    page = (out / "r.html").read_text(encoding="utf-8")
+    headers = re.findall(r"<th>([^<]*)</th>", page)
+    assert headers and not [h for h in headers if RAW_NAME.fullmatch(h)]
+    assert "Pénurie ou excédent" in headers and "Cellules" in headers  # rankings and backtest tables
+    # counts are whole numbers on the page (a mixed-type row must not turn them into floats)
+    backtest = page[page.index("Cellules notées (signe)"):]
+    first_row = re.search(r"</tr><tr>(.*?)</tr>", backtest).group(1)
+    assert not re.search(r"<td>\d+\.0</td>", first_row), first_row
+    assert "separation_rates.csv" in page and str(Path(__file__).resolve().parents[1]) not in page  # no local paths
+    by_year = page[page.index("<th>Années après la coupure</th>"):]
+    assert re.search(r"</tr><tr><td>1</td>", by_year), by_year[:300]  # years ahead: 1, not 1.0
+
+
+def test_accuracy_sheet_names_each_block_and_keeps_model_scores_long(small_report):
+    from lmforecast.report.write import accuracy_table
+
+    result, _ = small_report
+    scores = pd.DataFrame({"vacancies": [1.37, 1.58]}, index=pd.Index(["recommended", "naive"], name="model"))
+    table = accuracy_table(result.skill_gap, scores, "en")
+    assert table.columns[0] == "table"
+    assert table["table"].unique().tolist() == ["Model accuracy at the backtest horizon", "Gap backtest by cutoff",
+                                                "Gap backtest by years ahead", "Reliability of P(shortage)"]
+    models = table[table["table"] == "Model accuracy at the backtest horizon"]
+    assert models[["model", "measure", "mase"]].values.tolist() == [["recommended", "vacancies", 1.37],
+                                                                   ["naive", "vacancies", 1.58]]
+    assert "vacancies" not in table.columns  # a measure's name as a column would read as its level

@@ -15,11 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from lmforecast.io import atomic_path
-from lmforecast.report.labels import SHEETS, column, units, word
+from lmforecast.report.labels import SHEETS, WORD_COLUMNS, column, units, word
 
 FILLS = {"shortage": "F5B7B1", "pénurie": "F5B7B1", "balance": "FCF3CF", "équilibre": "FCF3CF",
          "surplus": "AED6F1", "excédent": "AED6F1"}
-WORD_COLUMNS = ("rating", "future_demand", "shortage_driver")
 
 
 def _format(name: str) -> str:
@@ -29,8 +28,10 @@ def _format(name: str) -> str:
         return "0.00"
     if any(w in base for w in ("ratio", "share")):
         return "0.0%"
-    if base in ("openings_rate", "vacancies_per_jobseeker", "mase", "wape", "gap_wape"):
+    if base in ("openings_rate", "vacancies_per_jobseeker", "mase", "wape"):
         return "0.000"
+    if base == "gap_wape":  # a percentage already
+        return "0.0"
     return "#,##0"
 
 
@@ -102,7 +103,7 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], readme: list[tuple[str, s
     ws.column_dimensions["B"].width = 120
     ws.freeze_panes = "A2"
     units_ws = workbook.create_sheet("Units" if language == "en" else "Unités")
-    units_ws.append(["column" if language == "en" else "colonne", "units" if language == "en" else "unités"])
+    units_ws.append(["Column" if language == "en" else "Colonne", "Units" if language == "en" else "Unités (anglais)"])
     seen = set()
     for frame in sheets.values():
         for name in frame.columns:

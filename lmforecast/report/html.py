@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from lmforecast.io import write_text_atomic
-from lmforecast.report.labels import column, word
+from lmforecast.report.labels import WORD_COLUMNS, column, word
 
 STYLE = """body{font-family:Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1200px;padding:0 20px;color:#222}
 h1{border-bottom:3px solid #c0392b;padding-bottom:6px}h2{margin-top:36px;border-bottom:1px solid #ddd}
@@ -35,11 +35,12 @@ def table_html(frame: pd.DataFrame, language: str = "en", max_rows: int = 40) ->
     """A small HTML table with translated headers, rounded numbers and coloured ratings."""
     head = "".join(f"<th>{html.escape(column(c, language))}</th>" for c in frame.columns)
     rows = []
-    for _, row in frame.head(max_rows).iterrows():
+    # itertuples keeps each column's dtype (iterrows would turn the counts of a mixed row into floats)
+    for values in frame.head(max_rows).itertuples(index=False):
         cells = []
-        for name, value in row.items():
+        for name, value in zip(frame.columns, values):
             if isinstance(value, str) or value is None:
-                text = word(value, language) if name in ("rating", "future_demand", "shortage_driver") else (value or "")
+                text = word(value, language) if name in WORD_COLUMNS else (value or "")
                 css = f' class="t {value}"' if name == "rating" else ' class="t"'
                 cells.append(f"<td{css}>{html.escape(str(text))}</td>")
             elif pd.isna(value):
@@ -49,8 +50,10 @@ def table_html(frame: pd.DataFrame, language: str = "en", max_rows: int = 40) ->
             elif name.startswith("p_shortage") or name in ("mean_predicted", "observed_frequency", "coverage_80",
                                                           "sign_accuracy"):
                 cells.append(f"<td>{value:.2f}</td>")
-            elif name in ("year", "rank", "cutoff", "horizon_year", "n"):
-                cells.append(f"<td>{value}</td>")
+            elif name in ("year", "rank", "cutoff", "horizon_year"):
+                cells.append(f"<td>{int(value)}</td>")
+            elif name in ("n", "n_sign"):
+                cells.append(f"<td>{int(value):,}</td>")
             else:
                 cells.append(f"<td>{value:,.0f}</td>" if abs(value) >= 10 else f"<td>{value:.3g}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

@@ -44,6 +44,35 @@ COLUMNS = {  # column: (English, French, units)
     "name_fr": ("Name (French)", "Nom", ""),
     "value": ("Shortage (person-equivalents)", "Pénurie (équivalents personnes)", "persons over the horizon"),
     "rank": ("Rank", "Rang", ""),
+    "q10": ("Low (10 %)", "Bas (10 %)", "persons over the horizon"),
+    "q90": ("High (90 %)", "Haut (90 %)", "persons over the horizon"),
+    "digital": ("Digital skill", "Compétence numérique", ""),
+    # rankings
+    "ranked_on": ("Ranked on", "Classé selon", ""),
+    "kind": ("Shortage or surplus", "Pénurie ou excédent", ""),
+    # scenarios
+    "label": ("Description", "Description (anglais)", ""),
+    "label_fr": ("Description (French)", "Description", ""),
+    "trainees": ("Trainees", "Stagiaires", "persons over the horizon"),
+    "gap_baseline": ("Gap, baseline", "Écart, référence", "persons over the horizon"),
+    "p_shortage_scenario": ("P(shortage) with scenario", "P(pénurie) avec scénario", "probability"),
+    # backtest accuracy
+    "table": ("Table", "Tableau", ""),
+    "model": ("Model", "Modèle", ""),
+    "measure": ("Measure", "Mesure", ""),
+    "mase": ("MASE (backtest)", "MASE (backtest)", "mean absolute error / in-sample seasonal-naive error"),
+    "cutoff": ("Cutoff (last year seen)", "Coupure (dernière année vue)", ""),
+    "horizon_year": ("Years ahead", "Années après la coupure", "years"),
+    "sign_accuracy": ("Sign of the gap right", "Signe de l'écart juste", "share of cells whose |gap ratio| > 10 %"),
+    "n_sign": ("Cells scored for the sign", "Cellules notées (signe)", "cells"),
+    "gap_mae": ("Gap error (mean absolute)", "Erreur d'écart (moyenne absolue)", "persons per year"),
+    "gap_bias": ("Gap bias (mean error)", "Biais d'écart (erreur moyenne)", "persons per year"),
+    "gap_wape": ("Gap error (% of openings)", "Erreur d'écart (% des postes)", "% of observed openings"),
+    "coverage_80": ("80 % interval coverage", "Couverture de l'intervalle à 80 %", "share of cells"),
+    "n": ("Cells", "Cellules", "cells"),
+    "bin": ("P(shortage) class", "Classe de P(pénurie)", "probability"),
+    "mean_predicted": ("Mean predicted P(shortage)", "P(pénurie) prévue moyenne", "probability"),
+    "observed_frequency": ("Observed share in shortage", "Part observée en pénurie", "share"),
 }
 
 WORDS = {
@@ -54,6 +83,18 @@ WORDS = {
     "declining employment": ("declining employment", "emploi en baisse"),
     "supply above openings": ("supply above openings", "offre supérieure aux postes"),
     "national": ("national", "national"), "cumulative": ("cumulative", "cumul"),
+    "all": ("all", "toutes"),
+}
+
+#: columns whose values are words of :data:`WORDS`, translated in the workbook and the page
+WORD_COLUMNS = ("rating", "future_demand", "shortage_driver", "kind", "cutoff")
+
+#: the backtest-accuracy blocks (``table`` column of the workbook's accuracy sheet)
+TABLES = {
+    "model_accuracy": ("Model accuracy at the backtest horizon", "Précision des modèles au backtest"),
+    "gap_by_cutoff": ("Gap backtest by cutoff", "Backtest de l'écart par coupure"),
+    "gap_by_horizon": ("Gap backtest by years ahead", "Backtest de l'écart par horizon"),
+    "reliability": ("Reliability of P(shortage)", "Fiabilité de P(pénurie)"),
 }
 
 SHEETS = {

@@ -97,11 +97,11 @@ def _scores(frame: pd.DataFrame, min_ratio: float = 0.10) -> dict[str, float]:
     error = ok["gap"] - ok["gap_observed"]
     return {"sign_accuracy": float((np.sign(clear["gap"]) == np.sign(clear["gap_observed"])).mean())
             if len(clear) else np.nan,
-            "n_sign": float(len(clear)), "gap_mae": float(error.abs().mean()),
+            "n_sign": int(len(clear)), "gap_mae": float(error.abs().mean()),
             "gap_bias": float(error.mean()),
             "gap_wape": float(100 * error.abs().sum() / ok["job_openings_observed"].sum()),
             "coverage_80": float(((ok["gap_observed"] >= ok["gap_q10"]) & (ok["gap_observed"] <= ok["gap_q90"])).mean()),
-            "n": float(len(ok))}
+            "n": int(len(ok))}
 
 
 def reliability_table(frame: pd.DataFrame) -> pd.DataFrame:

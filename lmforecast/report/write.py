@@ -20,6 +20,20 @@ from lmforecast.report.labels import LANGUAGES, word
 FORMATS = ("parquet", "csv", "xlsx", "html")
 
 
+def _rates_note(source: str, language: str = "en") -> str:
+    """Where the separation rates came from (file name, not the machine's path), in ``language``."""
+    package = Path(__file__).resolve().parent / "data"
+    fr = language == "fr"
+    if source and Path(source).resolve().parent == package:
+        return (f"Fichier par défaut de lmforecast {Path(source).name} : valeurs approximatives (ordre de grandeur "
+                "Cedefop / BLS), pas des chiffres officiels marocains ; à remplacer (report.rates.separation)."
+                if fr else
+                f"lmforecast's default file {Path(source).name}: approximate defaults in the range of Cedefop and "
+                "BLS published aggregates, not official Moroccan figures; replace them (report.rates.separation).")
+    name = Path(source).name if source else ("donnés dans l'appel" if fr else "given in the call")
+    return f"{name} (taux de l'utilisateur)." if fr else f"{name} (the user's rates)."
+
+
 def tables(report: SkillGapReport) -> dict[str, pd.DataFrame]:
     """The report's tables, labelled and rounded: ``cells`` (per year), ``cumulative``, ``national``,
     ``regions``, ``occupations``, ``groups``, ``rank_gap``, ``rank_probability``, ``skills``,
@@ -121,8 +135,7 @@ def readme(report: SkillGapReport, language: str = "en", extra: Sequence[tuple[s
                     f"person >= {t.strong_factor:g} x the average = strong, < {t.soft_factor:g} x = soft."),
         ("Tension indicators", "Vacancies, job ads and vacancies per jobseeker of the last observed year are shown "
                                "as current-tension indicators; they are not added to openings."),
-        ("Separation rates", f"{report.rates.attrs.get('source', '')}: approximate defaults in the range of "
-                             "Cedefop and BLS published aggregates, not official Moroccan figures; replace them."),
+        ("Separation rates", _rates_note(report.rates.attrs.get("source", ""))),
         ("Skills", "Occupation gaps spread over ESCO v1.1.1 skills (European Commission, CC BY 4.0) by each "
                    "occupation's skill shares; ESCO covers clerical, agricultural and elementary occupations thinly."),
         ("Backtest accuracy", "How the models and the gap itself did at past cutoffs (sheet/section 'Backtest "
@@ -153,8 +166,7 @@ def readme(report: SkillGapReport, language: str = "en", extra: Sequence[tuple[s
                                    f"P(pénurie) <= {1 - t.probability_threshold:.0%} ; équilibre sinon."),
         "Tension indicators": ("Indicateurs de tension", "Postes vacants, annonces et postes vacants par demandeur de "
                                                          "la dernière année observée : indicateurs, non ajoutés aux postes."),
-        "Separation rates": ("Taux de sortie", "Valeurs par défaut approximatives (ordre de grandeur Cedefop / BLS), "
-                                               "pas des chiffres officiels marocains ; à remplacer."),
+        "Separation rates": ("Taux de sortie", _rates_note(report.rates.attrs.get("source", ""), "fr")),
         "Skills": ("Compétences", "Écarts répartis sur les compétences ESCO v1.1.1 (Commission européenne, CC BY 4.0)."),
         "Backtest accuracy": ("Fiabilité passée", "Résultats des modèles et de l'écart à des dates passées : "
                                                   "se fier à un chiffre autant que son historique le permet."),
@@ -188,13 +200,7 @@ def write_report(report: SkillGapReport, out_dir: str | os.PathLike, name: str, 
         raise ValueError(f"report.language must be one of {LANGUAGES}, got {language!r}")
     out_dir = Path(out_dir)
     t = tables(report)
-    track = report.track_record
-    accuracy = []
-    if model_scores is not None:
-        accuracy.append(model_scores.reset_index())
-    if track is not None:
-        accuracy += [track.scores, track.by_horizon, track.reliability]
-    accuracy_sheet = pd.concat(accuracy, ignore_index=True) if accuracy else pd.DataFrame()
+    accuracy_sheet = accuracy_table(report, model_scores, language)
     pages = {}
     if "html" in formats:
         pages["html"] = _page(report, t, language, model_scores, fan_regions)
@@ -223,6 +229,39 @@ def write_report(report: SkillGapReport, out_dir: str | os.PathLike, name: str, 
     return paths
 
 
+def accuracy_table(report: SkillGapReport, model_scores: pd.DataFrame | None = None,
+                   language: str = "en") -> pd.DataFrame:
+    """The workbook's backtest-accuracy sheet: every block one under the other, named in ``table``.
+
+    Parameters
+    ----------
+    report : the report (its ``track_record``, when the gap backtest ran).
+    model_scores : backtest MASE of the models (index model, one column per measure), or None.
+    language : ``en`` or ``fr`` (the block names).
+
+    Returns
+    -------
+    DataFrame with a ``table`` column (model accuracy, gap backtest by cutoff and by years
+    ahead, reliability of P(shortage)); model scores in long form (``model, measure, mase``),
+    so that no measure column is mistaken for the measure's level. Empty when there is nothing.
+    """
+    from lmforecast.report.labels import LANGUAGES, TABLES
+
+    def named(key: str, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(table=TABLES[key][LANGUAGES.index(language)])[["table", *frame.columns]]
+
+    blocks = []
+    if model_scores is not None and len(model_scores):
+        long = model_scores.rename_axis("model").reset_index().melt(id_vars="model", var_name="measure",
+                                                                   value_name="mase")
+        blocks.append(named("model_accuracy", long))
+    track = report.track_record
+    if track is not None:
+        blocks += [named("gap_by_cutoff", track.scores), named("gap_by_horizon", track.by_horizon),
+                   named("reliability", track.reliability)]
+    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame()
+
+
 def _page(report: SkillGapReport, t: dict, language: str, model_scores, fan_regions) -> list:
     from lmforecast import plotting as G
     from lmforecast.report.html import table_html
@@ -241,8 +280,9 @@ def _page(report: SkillGapReport, t: dict, language: str, model_scores, fan_regi
     figs = G.figures_html
     sections = [
         ("Synthèse" if fr else "Summary", [kpis, f'<p class="note">{report.years[0]}-{report.years[-1]}, '
-                                                 + ("cumul sur l'horizon" if fr else "cumulated over the horizon")
-                                                 + "; 80 % intervals from joint sample paths.</p>",
+                                                 + ("cumul sur l'horizon ; intervalles à 80 % tirés de trajectoires "
+                                                    "simulées conjointes." if fr else "cumulated over the horizon; "
+                                                    "80 % intervals from joint sample paths.") + "</p>",
                                            table_html(top_shortages(report)[["occupation", "occupation_name_fr" if fr
                                                       else "occupation_name", "job_openings", "new_supply", "gap",
                                                       "gap_q10", "gap_q90", "gap_ratio", "p_shortage"]], language)]),
@@ -251,7 +291,8 @@ def _page(report: SkillGapReport, t: dict, language: str, model_scores, fan_regi
                                                                   language)])),
         ("Pénuries et excédents" if fr else "Top shortages and surpluses",
          figs([G.top_gaps(cum, 15, language, True), G.top_gaps(cum, 10, language, False)])
-         + [table_html(t["rank_gap"][["ranked_on", "kind", "rank", "region", "occupation", "gap", "gap_q10", "gap_q90",
+         + [table_html(t["rank_gap"][["kind", "rank", "region_name_fr" if fr else "region_name", "occupation",
+                                      "occupation_name_fr" if fr else "occupation_name", "gap", "gap_q10", "gap_q90",
                                       "p_shortage", "rating", "shortage_driver"]], language, 60)]),
     ]
     fans = [G.fan_chart(report.national, "National", language)]
@@ -268,7 +309,8 @@ def _page(report: SkillGapReport, t: dict, language: str, model_scores, fan_regi
                          + [table_html(t["skills"][t["skills"]["region"] == "national"][
                              ["rank", "name_fr" if fr else "name", "value", "q10", "q90"]], language)]))
     if report.scenarios:
-        parts = [table_html(t["scenario_summary"], language)]
+        summary = t["scenario_summary"].drop(columns=["label" if fr else "label_fr"], errors="ignore")
+        parts = [table_html(summary, language)]
         parts += figs([G.scenario_vs_baseline(frame, language) for frame in report.scenarios.values() if len(frame)])
         sections.append(("Scénarios" if fr else "Scenarios vs baseline", parts))
     accuracy = []
