@@ -254,7 +254,7 @@ def accuracy_table(report: SkillGapReport, model_scores: pd.DataFrame | None = N
     if model_scores is not None and len(model_scores):
         long = model_scores.rename_axis("model").reset_index().melt(id_vars="model", var_name="measure",
                                                                    value_name="mase")
-        blocks.append(named("model_accuracy", long))
+        blocks.append(named("model_accuracy", long.assign(mase=long["mase"].round(3))))
     track = report.track_record
     if track is not None:
         blocks += [named("gap_by_cutoff", track.scores), named("gap_by_horizon", track.by_horizon),
