@@ -40,6 +40,7 @@ import json
 import logging
 import os
 import random
+import textwrap
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -835,7 +836,8 @@ def summary_lines(main: str, backtest_result: BacktestResult, report_result: Gap
         from lmforecast.report.write import top_shortages
 
         top = top_shortages(report_result.skill_gap, 5)
-        shown = "; ".join(f"{o} {n[:28]} {g:+,.0f} (P {p:.2f})" for o, n, g, p in
+        # names cut at a word, not mid-word, to keep the summary on one line
+        shown = "; ".join(f"{o} {textwrap.shorten(str(n), 48, placeholder=' ...')} {g:+,.0f} (P {p:.2f})" for o, n, g, p in
                           zip(top["occupation"], top["occupation_name"], top["gap"], top["p_shortage"]))
         folder = report_result.paths[0].parent
         files = ", ".join(p.name for p in report_result.paths)
