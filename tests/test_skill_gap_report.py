@@ -232,3 +232,18 @@ def test_accuracy_sheet_names_each_block_and_keeps_model_scores_long(small_repor
     assert models[["model", "measure", "mase"]].values.tolist() == [["recommended", "vacancies", 1.37],
                                                                    ["naive", "vacancies", 1.58]]
     assert "vacancies" not in table.columns  # a measure's name as a column would read as its level
+
+
+def test_scenario_sentence_says_when_trainees_only_add_to_a_surplus(small_report):
+    from lmforecast.report.scenarios import scenario_sentence
+
+    cells = pd.DataFrame({"gap": [-500.0, -20.0, 300.0], "extra_supply": [100.0, 50.0, 0.0]})
+    row = {"label": "Bootcamp", "label_fr": "Formation", "extra_supply": 150.0, "shortage_closed": 0.0,
+           "share_of_shortage_closed": 0.0}
+    assert scenario_sentence(row, cells, "en") == ("Bootcamp: 150 placed trainees in 2 region x occupation cells; none "
+                                                    "is in shortage in the baseline, so the trainees add to a projected "
+                                                    "surplus.")
+    assert scenario_sentence(row, cells, "fr").startswith("Formation : 150 stagiaires insérés dans 2 cellules")
+    _, out = small_report
+    page = (out / "r.html").read_text(encoding="utf-8")
+    assert "600 stagiaires insérés dans" in page  # the report's own scenario, in its language

@@ -230,3 +230,49 @@ def extra_supply(scenario: Scenario, years, regions, occupations, observed_last:
 def total_trainees(scenario: Scenario, years) -> float:
     """Trainees of a scenario over ``years`` (persons)."""
     return float(np.sum([p.trainees.get(int(y), 0.0) for p in scenario.programmes for y in years]))
+
+
+def scenario_sentence(summary: Mapping, cells, language: str = "en") -> str:
+    """One plain sentence on what a scenario does to the gaps it touches (for the page).
+
+    Parameters
+    ----------
+    summary : the scenario's row of ``SkillGapReport.scenario_summary`` (``label`` /
+        ``label_fr``, ``extra_supply``, ``shortage_closed``, ``share_of_shortage_closed``).
+    cells : the scenario's cumulated cells (``gap``, ``extra_supply``): the rows of
+        ``tables(report)["scenarios"]`` for this scenario.
+    language : ``en`` or ``fr``.
+
+    Returns
+    -------
+    str, e.g. "JobInTech ...: 10,950 placed trainees in 14 region x occupation cells; none is in
+    shortage in the baseline, so the trainees add to a projected surplus."
+
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({"gap": [-500.0, 200.0], "extra_supply": [100.0, 100.0]})
+    >>> scenario_sentence({"label": "Pilot", "extra_supply": 200, "shortage_closed": 100,
+    ...                    "share_of_shortage_closed": 0.5}, cells)
+    "Pilot: 200 placed trainees in 2 region x occupation cells; 1 of them in shortage in the baseline (200 persons short); it closes 100 persons of shortage, 50 % of all the baseline's shortages."
+    """
+    fr = language == "fr"
+    label = summary.get("label_fr" if fr else "label") or summary.get("label") or ""
+    touched = cells[cells["extra_supply"] > 0]
+    short = touched[touched["gap"] > 0]
+
+    def n(value) -> str:  # persons, thousands separated as each language writes them
+        return f"{float(value):,.0f}".replace(",", "\u202f" if fr else ",")
+
+    share = f"{100 * float(summary['share_of_shortage_closed']):.0f} %"
+    if fr:
+        cells_word = "cellule" if len(touched) == 1 else "cellules"
+        head = f"{label} : {n(summary['extra_supply'])} stagiaires insérés dans {len(touched)} {cells_word} région x profession ; "
+        if short.empty:
+            return head + "aucune n'est en pénurie dans la référence : les stagiaires s'ajoutent à un excédent projeté."
+        return (head + f"{len(short)} en pénurie dans la référence ({n(short['gap'].sum())} personnes manquantes) ; "
+                f"le programme en résorbe {n(summary['shortage_closed'])}, soit {share} de toutes les pénuries de la référence.")
+    head = (f"{label}: {n(summary['extra_supply'])} placed trainees in {len(touched)} region x occupation "
+            f"cell{'' if len(touched) == 1 else 's'}; ")
+    if short.empty:
+        return head + "none is in shortage in the baseline, so the trainees add to a projected surplus."
+    return (head + f"{len(short)} of them in shortage in the baseline ({n(short['gap'].sum())} persons short); "
+            f"it closes {n(summary['shortage_closed'])} persons of shortage, {share} of all the baseline's shortages.")

@@ -5,6 +5,7 @@ in memory (a failure leaves none of them half-written).
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -309,8 +310,13 @@ def _page(report: SkillGapReport, t: dict, language: str, model_scores, fan_regi
                          + [table_html(t["skills"][t["skills"]["region"] == "national"][
                              ["rank", "name_fr" if fr else "name", "value", "q10", "q90"]], language)]))
     if report.scenarios:
+        from lmforecast.report.scenarios import scenario_sentence
+
         summary = t["scenario_summary"].drop(columns=["label" if fr else "label_fr"], errors="ignore")
-        parts = [table_html(summary, language)]
+        cells = t["scenarios"]
+        sentences = [scenario_sentence(row, cells[cells["scenario"] == row["scenario"]], language)
+                     for row in t["scenario_summary"].to_dict("records")]
+        parts = ["".join(f'<p>{html.escape(text)}</p>' for text in sentences), table_html(summary, language)]
         parts += figs([G.scenario_vs_baseline(frame, language) for frame in report.scenarios.values() if len(frame)])
         sections.append(("Scénarios" if fr else "Scenarios vs baseline", parts))
     accuracy = []
