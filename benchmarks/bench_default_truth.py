@@ -27,7 +27,9 @@ The truth is read only here, after the fits: nothing of it reaches a model.
 
 Run ``python benchmarks/bench_default_truth.py`` from the repository root (~2 min on 2 cores;
 the default data are generated into a temporary folder). Writes
-``benchmarks/results/bench_default_truth.{json,md}``.
+``benchmarks/results/bench_default_truth.{json,md}``; ``--min-history-share S`` scores the
+recommended forecaster's choice only at inner origins with at least that share of the history
+(written to ``bench_default_truth_mhs<S>.{json,md}``).
 """
 
 from __future__ import annotations
@@ -99,8 +101,11 @@ def score(point, panel, truth: pd.DataFrame, measure: str) -> dict:
             "cell_mase_by_year": [round(float(v), 3) for v in cells.groupby("year")["scaled"].mean().reindex(YEARS)]}
 
 
-def run(panel, truth: pd.DataFrame, measures=MEASURES) -> dict:
-    """Every default candidate alone and the recommended forecaster, scored against the truth."""
+def run(panel, truth: pd.DataFrame, measures=MEASURES, min_history_share: float = 0.0) -> dict:
+    """Every default candidate alone and the recommended forecaster, scored against the truth.
+
+    ``min_history_share`` is passed to the recommended forecaster (:class:`AutoForecaster`).
+    """
     from lmforecast import panel as P
     from lmforecast.models.recommended import default_candidates, default_forecaster
 
@@ -109,7 +114,7 @@ def run(panel, truth: pd.DataFrame, measures=MEASURES) -> dict:
     for measure in measures:
         models = dict(default_candidates(panel.attrs["freq"], n_occupations=n_occupations))
         models.pop("ridge", None)  # a first-year specialist: never a five-year candidate
-        models["recommended"] = default_forecaster(panel.attrs["freq"])
+        models["recommended"] = default_forecaster(panel.attrs["freq"]).set_params(min_history_share=min_history_share)
         out[measure] = {}
         for name, model in models.items():
             start = time.perf_counter()
@@ -147,15 +152,20 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measures", nargs="+", choices=MEASURES, default=list(MEASURES))
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--min-history-share", type=float, default=0.0,
+                        help="AutoForecaster(min_history_share=...) for the recommended row (default 0)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results JSON (default results/bench_default_truth.json, or _mhs<share>.json)")
     args = parser.parse_args(argv)
+    out = args.out or (DEFAULT_OUT if args.min_history_share == 0 else
+                       DEFAULT_OUT.with_name(f"bench_default_truth_mhs{args.min_history_share:g}.json"))
     with tempfile.TemporaryDirectory(prefix="bench-default-truth-") as tmp:
         panel, truth = default_data(Path(tmp))
-        measures = run(panel, truth, args.measures)
+        measures = run(panel, truth, args.measures, args.min_history_share)
     result = {"command": "python benchmarks/bench_default_truth.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
               "measures": measures, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    write_text_atomic(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")
-    write_text_atomic(args.out.with_suffix(".md"), _markdown(result))
+    write_text_atomic(out, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(out.with_suffix(".md"), _markdown(result))
     print(_markdown(result))
     return 0
 

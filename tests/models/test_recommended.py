@@ -214,6 +214,20 @@ def test_bad_settings_are_named(make_series_panel):
         AutoForecaster(candidates={"naive": Naive()}, group_by="region").fit(panel, TARGET)
     with pytest.raises(ValueError, match="year_window must be >= 0 years, got -1"):
         AutoForecaster(candidates={"naive": Naive()}, year_window=-1).fit(panel, TARGET)
+    with pytest.raises(ValueError, match=re.escape("min_history_share must lie in [0, 1), got 1.0")):
+        AutoForecaster(candidates={"naive": Naive()}, min_history_share=1.0).fit(panel, TARGET)
+
+
+def test_min_history_share_scores_only_the_origins_with_enough_history(on_trend):
+    """Half the history still leaves enough origins to choose the trend; 90 % leaves one: naive, no bet."""
+    model, panel = on_trend
+    half = AutoForecaster(candidates=candidates(), min_history_share=0.5).fit(panel, TARGET)
+    assert half.choice_ == model.choice_ and all(names == ["trend"] for names in half.choice_["all"])
+    assert not half.selection_["score"].equals(model.selection_["score"])          # fewer origins scored
+    most = AutoForecaster(candidates=candidates(), min_history_share=0.9).fit(panel, TARGET)
+    assert all(names == ["naive"] for names in most.choice_["all"])
+    # the intervals are still calibrated on every origin
+    assert len(most.uncertainty_.origin_times_) == len(model.uncertainty_.origin_times_)
 
 
 def test_seasonal_candidates_are_scored_on_monthly_data(make_series_panel):
