@@ -247,3 +247,11 @@ def test_scenario_sentence_says_when_trainees_only_add_to_a_surplus(small_report
     _, out = small_report
     page = (out / "r.html").read_text(encoding="utf-8")
     assert "600 stagiaires insérés dans" in page  # the report's own scenario, in its language
+
+
+def test_every_unit_has_a_french_translation():
+    from lmforecast.report.labels import COLUMNS, UNITS_FR, units
+
+    missing = sorted({u for _, _, u in COLUMNS.values() if u and u not in UNITS_FR})
+    assert not missing, f"units without a French translation in UNITS_FR: {missing}"
+    assert units("gap_q90", "fr") == "personnes par an" and units("gap_q90") == "persons per year"

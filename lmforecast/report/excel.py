@@ -103,13 +103,13 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], readme: list[tuple[str, s
     ws.column_dimensions["B"].width = 120
     ws.freeze_panes = "A2"
     units_ws = workbook.create_sheet("Units" if language == "en" else "Unités")
-    units_ws.append(["Column" if language == "en" else "Colonne", "Units" if language == "en" else "Unités (anglais)"])
+    units_ws.append(["Column" if language == "en" else "Colonne", "Units" if language == "en" else "Unités"])
     seen = set()
     for frame in sheets.values():
         for name in frame.columns:
             if name not in seen and units(name):
                 seen.add(name)
-                units_ws.append([column(name, language), units(name)])
+                units_ws.append([column(name, language), units(name, language)])
     units_ws.freeze_panes = "A2"
     destination = Path(path)
     with atomic_path(destination) as tmp:

@@ -116,10 +116,25 @@ def column(name: str, language: str = "en") -> str:
     return COLUMNS[base][LANGUAGES.index(language)] + suffix
 
 
-def units(name: str) -> str:
-    """Units of a column (English)."""
+#: the units of :data:`COLUMNS` in French
+UNITS_FR = {
+    "% of observed openings": "% des postes observés", "ads per year": "annonces par an", "cells": "cellules",
+    "mean absolute error / in-sample seasonal-naive error":
+        "erreur absolue moyenne / erreur du naïf saisonnier sur l'historique",
+    "per year": "par an", "persons (annual mean)": "personnes (moyenne annuelle)",
+    "persons over the horizon": "personnes sur l'horizon", "persons per year": "personnes par an",
+    "positions (annual mean)": "postes (moyenne annuelle)", "probability": "probabilité", "ratio": "rapport",
+    "share": "part", "share of cells": "part des cellules",
+    "share of cells whose |gap ratio| > 10 %": "part des cellules dont |taux d'écart| > 10 %",
+    "share of openings": "part des postes", "years": "années",
+}
+
+
+def units(name: str, language: str = "en") -> str:
+    """Units of a column in ``language`` (``""`` when it has none)."""
     base = name.removesuffix("_q10").removesuffix("_q90")
-    return COLUMNS.get(base, ("", "", ""))[2]
+    text = COLUMNS.get(base, ("", "", ""))[2]
+    return UNITS_FR.get(text, text) if language == "fr" else text
 
 
 def word(value: str, language: str = "en") -> str:
