@@ -261,10 +261,15 @@ class AutoForecaster(Forecaster):
             stop = min(int(n) + horizon, y.shape[1])
             actual[:, w, : stop - int(n)] = y[:, int(n):stop]
         scale = series_scale(y, season)
-        # the choice is scored only at the origins with enough history (the calibration uses them all)
+        # the choice is scored only at the origins with enough history (the calibration uses them all);
+        # none left: no evidence, the reference
         short_history = np.asarray(lengths) < float(self.min_history_share) * y.shape[1]
-        if short_history.any() and not short_history.all():
+        if short_history.any():
             actual = np.where(short_history[None, :, None], np.nan, actual)
+            if short_history.all():
+                logger.info("AutoForecaster on %r: no inner origin has %.0f %% of the %d periods "
+                            "(min_history_share): the reference %r", target, 100 * float(self.min_history_share),
+                            y.shape[1], self.reference)
         groups = (np.asarray(context.occupation_major).astype(str) if self.group_by else
                   np.full(y.shape[0], "all"))
         choice, table = self._choose(names, inner, actual, scale, groups, season, horizon,

@@ -226,6 +226,8 @@ def test_min_history_share_scores_only_the_origins_with_enough_history(on_trend)
     assert not half.selection_["score"].equals(model.selection_["score"])          # fewer origins scored
     most = AutoForecaster(candidates=candidates(), min_history_share=0.9).fit(panel, TARGET)
     assert all(names == ["naive"] for names in most.choice_["all"])
+    none_left = AutoForecaster(candidates=candidates(), min_history_share=0.99).fit(panel, TARGET)
+    assert all(names == ["naive"] for names in none_left.choice_["all"])          # no origin left: no bet
     # the intervals are still calibrated on every origin
     assert len(most.uncertainty_.origin_times_) == len(model.uncertainty_.origin_times_)
 
