@@ -730,7 +730,6 @@ def collect_candidates(name: str) -> dict:
         for w, n in enumerate(lengths):
             stop = min(int(n) + horizon, y.shape[1])
             actual[:, w, : stop - int(n)] = y[:, int(n):stop]
-        times = panel.indexes["time"]
         future = P.stack_series(panel[target].reindex(time=pd.date_range(
             pd.Timestamp(cutoff), periods=horizon + 1, freq=freq)[1:])).values
         folds.append({"cutoff": cutoff, "inner": inner, "final": final, "actual": actual, "y": y, "future": future})

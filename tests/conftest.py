@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +177,20 @@ def require_extra():
         return pytest.importorskip(module, reason=f"needs the {extra!r} extra: pip install -e \".[{extra}]\"")
 
     return require
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """``load_benchmark("bench_x")``: the script ``benchmarks/bench_x.py`` as a module (benchmarks/ is not a
+    package); registered in ``sys.modules`` (dataclasses and pickling look it up) with its folder on the path."""
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name: str):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    return load

@@ -7,10 +7,7 @@ the results files are written.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,17 +17,12 @@ from lmforecast.backtest import RollingOriginSplitter, backtest
 from lmforecast.metrics import evaluate
 from lmforecast.models.baselines import Naive
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_forecast.py"
 SPLITTER = dict(horizon=6, step=6, n_windows=2)
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_forecast", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_forecast"] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_forecast")
 
 
 @pytest.fixture(scope="module")
