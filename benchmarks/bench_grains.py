@@ -24,7 +24,7 @@ panel writers (``au`` and ``ilo``), so the scoring is the validator's own:
   2016..2021, five at 2016..2018.
 
 Run ``python benchmarks/bench_grains.py [--models a,b,...] [--sets ...]`` from the repository
-root (~40 min on 2 cores with the default models). Writes ``benchmarks/results/bench_grains.{json,md}``.
+root (~15 min on 2 cores with the default models). Writes ``benchmarks/results/bench_grains.{json,md}``.
 Needs ``../shared`` beside the checkout.
 """
 
