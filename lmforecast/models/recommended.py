@@ -26,8 +26,16 @@ out. :class:`AutoForecaster` therefore decides on the data it is given:
    best score, or the reference when none is eligible. A year with no inner errors (history
    too short) keeps the previous year's choice. The weights are blended linearly between the
    centres of consecutive horizon years, so paths have no jumps.
-4. **One calibration.** The combination's own errors at the same origins (already computed)
-   calibrate its intervals and joint sample paths (:mod:`lmforecast.uncertainty`).
+4. **One calibration.** The combination's own errors calibrate its intervals and joint sample
+   paths (:mod:`lmforecast.uncertainty`), at the origins every model uses (two periods of
+   training at least), so that several measures' models share them. With a long history these
+   are the inner origins and their forecasts are reused. With a short one (under about
+   fourteen years monthly) they reach further back than the inner origins, which need two
+   years of training: the reference is refitted there, the other members only from two years
+   on, and the horizon years they serve are calibrated on those origins alone. (Before, the
+   inner origins were used: with 37 months of history they were packed into the last year,
+   calibrated 12 steps and extrapolated the rest, and the five-year intervals covered 50 %
+   where naive's own covered 81 %; ``benchmarks/bench_grains.py``.)
 
 The choice and every inner score are kept in ``selection_`` (a DataFrame) and logged at INFO
 level; :func:`lmforecast.tracking` logs them with a run. The default candidates
@@ -227,12 +235,12 @@ class AutoForecaster(Forecaster):
         season = context.season_length
         schedule = self._schedule()
         horizon = schedule.horizon_for(context.freq)
-        lengths = schedule.origins(y.shape[1], context.freq, min_train=self._min_train(season))
+        lengths = schedule.origins(y.shape[1], context.freq, min_train=self._min_inner_train(season))
         n_occupations = len(set(context.series_index.get_level_values(P.OCCUPATION)))
         named = self._named_candidates(context.freq, n_occupations)
         if len(lengths) == 0:  # too short a history for any inner origin: no evidence, the reference
             logger.info("AutoForecaster on %r: %d periods leave no inner origin (%d needed): the reference %r",
-                        target, y.shape[1], self._min_train(season) + 1, self.reference)
+                        target, y.shape[1], self._min_inner_train(season) + 1, self.reference)
             named = {self.reference: named[self.reference]}
         short = {str(n) for n in (self.short_horizon or ())}
         first_year = min(season, horizon)
@@ -290,9 +298,22 @@ class AutoForecaster(Forecaster):
             logger.info("AutoForecaster on %r%s: per horizon year %s", target,
                         "" if group == "all" else f" (group {group})", years)
 
-    def _min_train(self, season_length: int) -> int:
-        # the inner origins leave two years of training at least (annual panels: 2 points)
+    def _min_inner_train(self, season_length: int) -> int:
+        """Shortest training of an inner (choice) origin: two years (annual panels: 2 points)."""
         return 2 * max(1, season_length)
+
+    def _min_train(self, season_length: int) -> int:
+        """Shortest training of a calibration origin: the base default (2 periods), whatever the members.
+
+        The calibration refits the fitted combination (members and weights fixed) at each origin.
+        The reference is refitted wherever it can be; the other members, as at the choice, only at
+        origins with two years of training: elsewhere they give NaN (:meth:`_origin_forecasts`), so
+        the horizon years that use them are calibrated on those origins, and the years that are the
+        reference alone on all of them (a short history then calibrates as far ahead as the
+        reference's own intervals do, instead of extrapolating from the last year). The origins do not depend on the members, so the
+        recommended models of several measures of one panel share them (joint paths need that).
+        """
+        return 2
 
     def _fit_uncertainty(self, panel, target) -> None:
         super()._fit_uncertainty(panel, target)
@@ -403,7 +424,17 @@ class AutoForecaster(Forecaster):
                 and np.array_equal(np.asarray(lengths), getattr(self, "inner_lengths_", None))):
             return self.inner_forecasts_
         weights = self._weights_for(horizon)
-        forecasts = np.stack([m._origin_forecasts(panel, target, lengths, horizon) for m in self.members_.values()])
+        lengths = np.asarray(lengths, dtype=int)
+        season = P.season_length(self.freq_)
+        forecasts = np.full((len(self.members_), len(self.series_index_), len(lengths), horizon), np.nan)
+        for i, (name, member) in enumerate(self.members_.items()):
+            # the reference at every origin it can be fitted at; the others, as at the choice, from two years
+            shortest = member._min_train(season)
+            if name != self.reference:
+                shortest = max(shortest, self._min_inner_train(season))
+            fits = lengths >= shortest  # shorter origins: NaN (no error to calibrate on)
+            if fits.any():
+                forecasts[i][:, fits] = member._origin_forecasts(panel, target, lengths[fits], horizon)
         return _weighted(weights[:, :, None, :], forecasts)
 
     def describe(self) -> pd.DataFrame:

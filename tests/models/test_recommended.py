@@ -289,3 +289,37 @@ def test_neighbouring_years_damp_a_choice_that_flips_on_noise():
         chosen[window] = choice["all"]
     assert chosen[0] == [["naive"], ["alt"], ["naive"], ["alt"], ["naive"]]
     assert chosen[1] == [["naive"], ["alt"], ["alt"], ["alt"], ["alt"]]
+
+
+def test_short_monthly_history_calibrates_like_its_reference(make_series_panel):
+    """37 months: when the choice is the reference everywhere, the calibration origins and the
+    five-year intervals are the reference's own (not origins packed into the last year and
+    widths extrapolated from 12 steps)."""
+    rng = np.random.default_rng(3)
+    walks = 200 * np.exp(np.cumsum(rng.normal(0, 0.05, (12, 37)), axis=1))
+    panel = make_series_panel(walks, freq="MS", start="2016-01-01", n_regions=2)
+    auto = AutoForecaster(candidates={"naive": Naive(uncertainty="none")}).fit(panel, TARGET)
+    naive = Naive().fit(panel, TARGET)
+    assert auto.uncertainty_.describe()["origins"] == naive.uncertainty_.describe()["origins"] == ["2017-01-01",
+                                                                                                  "2018-01-01"]
+    assert auto.uncertainty_.calibrated_steps_ == naive.uncertainty_.calibrated_steps_ == 24
+    np.testing.assert_allclose(auto.predict(60, (0.1, 0.9)).values, naive.predict(60, (0.1, 0.9)).values)
+
+
+def test_members_other_than_the_reference_are_calibrated_from_two_years_of_training(make_series_panel):
+    """The year of a non-reference member has no error from an origin with under two years of data."""
+    rng = np.random.default_rng(4)
+    values = 100 * np.exp(0.01 * np.arange(37))[None, :] * np.exp(rng.normal(0, 0.02, (6, 37)))
+    panel = make_series_panel(values, freq="MS", start="2016-01-01", n_regions=2)
+    auto = AutoForecaster(candidates=candidates(), margin=0.0, min_wins=0.0).fit(panel, TARGET)
+    lengths = np.array([13, 25])
+    forecasts = auto._origin_forecasts(panel, TARGET, lengths, 60)
+    weights = auto._weights_for(60)
+    names = list(auto.members_)
+    other = np.zeros(weights.shape[1:], bool)
+    for i, name in enumerate(names):
+        if name != "naive":
+            other |= weights[i] > 0
+    assert other.any(), auto.choice_
+    assert np.isnan(forecasts[:, 0][other]).all()          # 13 months: the non-reference years are not calibrated
+    assert np.isfinite(forecasts[:, 1][other]).all()       # 25 months: they are
