@@ -310,8 +310,9 @@ class AutoForecaster(Forecaster):
         origins with two years of training: elsewhere they give NaN (:meth:`_origin_forecasts`), so
         the horizon years that use them are calibrated on those origins, and the years that are the
         reference alone on all of them (a short history then calibrates as far ahead as the
-        reference's own intervals do, instead of extrapolating from the last year). The origins do not depend on the members, so the
-        recommended models of several measures of one panel share them (joint paths need that).
+        reference's own intervals do, instead of extrapolating from the last year). The origins
+        do not depend on the members, so the recommended models of several measures of one panel
+        share them (joint paths need that).
         """
         return 2
 
