@@ -831,6 +831,17 @@ SHORT_SETS = {
 SHORT_MODELS = ("lmf_naive", "lmf_recommended", "sf_naive", "sf_autoets")
 
 
+def set_panel(name: str, sheet, panels: dict | None = None) -> tuple[xr.Dataset, str]:
+    """The complete series of a ``LONG_SETS`` / ``SHORT_SETS`` set and its target.
+
+    ``name`` starting with ``au_``: the AU IVI ``sheet``; otherwise ILO annual rates. ``panels``
+    (``{set name: (panel, target)}``, tests) replaces the real panels.
+    """
+    panel, target = (panels[name] if panels is not None else
+                     (au_ivi_panel(sheet), TARGET) if name.startswith("au_") else (ilo_panel(), "unemployment_rate"))
+    return complete_series(panel, target), target
+
+
 def long_run(out: Path, models=LONG_MODELS, isolate: bool = True, sets=None, title: str | None = None,
              panels: dict | None = None) -> dict:
     """Five years ahead on AU IVI states (both sheets, every January cutoff 2012-2020 that leaves five
@@ -841,12 +852,7 @@ def long_run(out: Path, models=LONG_MODELS, isolate: bool = True, sets=None, tit
     """
     results = {}
     for name, (sheet, params) in (LONG_SETS if sets is None else sets).items():
-        if panels is not None:
-            panel, target = panels[name]
-        else:
-            panel, target = ((au_ivi_panel(sheet), TARGET) if name.startswith("au_")
-                             else (ilo_panel(), "unemployment_rate"))
-        panel = complete_series(panel, target)
+        panel, target = set_panel(name, sheet, panels)
         ds, records, _ = benchmark(panel, models, params, isolate=isolate, target=target,
                                    metrics=("mase", "wape", f"coverage_{LEVEL}", "direction", "change_error"))
         naive = next(r["mase"] for r in records if r["model"] == "lmf_naive")
@@ -909,12 +915,7 @@ def bound(out: Path, sets=None, panels: dict | None = None) -> dict:
 
     results = {}
     for name, (sheet, params) in (LONG_SETS if sets is None else sets).items():
-        if panels is not None:
-            panel, target = panels[name]
-        else:
-            panel, target = ((au_ivi_panel(sheet), TARGET) if name.startswith("au_")
-                             else (ilo_panel(), "unemployment_rate"))
-        panel = complete_series(panel, target)
+        panel, target = set_panel(name, sheet, panels)
         freq, horizon = panel.attrs["freq"], int(params["horizon"])
         season = P.season_length(freq)
         last = pd.Timestamp(params["last_cutoff"])
