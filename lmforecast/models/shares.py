@@ -35,7 +35,7 @@ from lmforecast import panel as P
 from lmforecast.models._annual import annual_blocks, paths_from_annual, seasonal_index
 from lmforecast.models.base import FitContext, Forecaster
 
-__all__ = ["ShareForecaster", "FixedShare", "region_totals"]
+__all__ = ["ShareForecaster", "FixedShare", "region_totals", "region_totals_observed"]
 
 TOTAL = "total"
 
@@ -169,6 +169,11 @@ class FixedShare(ShareForecaster):
     periods); the region total is carried forward from its last observed value. Coherent by
     construction. The long-horizon backtests report it beside naive.
 
+    A period where some of a region's cells are missing gives its total as the observed cells'
+    sum divided by the share they hold (:func:`region_totals_observed`), not as if the missing
+    cells were zero. (Before, on the default data, where 12 % of the vacancy cells are missing
+    in any month, the carried-forward totals were 5 % low and so was every forecast.)
+
     Parameters
     ----------
     uncertainty : the uncertainty layer (see :class:`~lmforecast.models.base.Forecaster`).
@@ -196,19 +201,59 @@ class FixedShare(ShareForecaster):
         self.region_of_ = np.asarray(pd.Index(list(dict.fromkeys(regions))).get_indexer(regions))
         self.season_length_ = context.season_length
         self._fit_shares(y, context.season_length)
-        # the region totals, period by period, carried forward from their last observed value
-        total = np.zeros((self.region_of_.max() + 1, y.shape[1]))
-        count = np.zeros_like(total)
-        np.add.at(total, self.region_of_, np.nan_to_num(y))
-        np.add.at(count, self.region_of_, np.isfinite(y).astype(float))
         from lmforecast.models.baselines import naive_point
 
-        self.last_total_ = naive_point(np.where(count > 0, total, np.nan), 1)[:, 0]
+        self.last_total_ = naive_point(region_totals_observed(y, self.region_of_, self.last_share_), 1)[:, 0]
 
     def _predict_point(self, horizon: int) -> np.ndarray:
         share = np.nan_to_num(self.last_share_)
         out = np.repeat((self.last_total_[self.region_of_] * share)[:, None], horizon, axis=1)
         return np.where(np.isfinite(self.last_block_)[:, None], out, np.nan)
+
+
+def region_totals_observed(y: np.ndarray, region_of: np.ndarray, share: np.ndarray,
+                           min_observed_share: float = 0.5) -> np.ndarray:
+    """Each region's total, period by period, estimated from the cells observed in that period.
+
+    A period where some of a region's cells are missing is not summed as if they were zero:
+    the observed cells' sum is divided by the share of the region they hold (ratio estimator,
+    with ``share`` the cells' shares of their region's total). A period whose observed cells
+    hold less than ``min_observed_share`` of the region is NaN (too little to estimate from).
+
+    Parameters
+    ----------
+    y : ``(series, time)`` in target units, NaN = missing.
+    region_of : ``(series,)`` region index of each series (0..n_regions-1).
+    share : ``(series,)`` each series' share of its region's total (NaN = unknown, read as 0).
+    min_observed_share : smallest observed share of a region for a period to be estimated.
+
+    Returns
+    -------
+    ``(n_regions, time)`` region totals in target units, NaN where not estimable.
+
+    >>> y = np.array([[1.0, 2.0], [3.0, np.nan]])
+    >>> region_totals_observed(y, np.array([0, 0]), np.array([0.25, 0.75])).tolist()
+    [[4.0, nan]]
+    >>> region_totals_observed(y, np.array([0, 0]), np.array([0.6, 0.4])).tolist()
+    [[4.0, 3.3333333333333335]]
+    """
+    observed = np.isfinite(y)
+    weight = np.nan_to_num(np.asarray(share, dtype=float))
+    n_regions = int(region_of.max()) + 1
+    total = np.zeros((n_regions, y.shape[1]))
+    held = np.zeros_like(total)
+    whole = np.zeros(n_regions)
+    np.add.at(total, region_of, np.where(observed, y, 0.0))
+    np.add.at(held, region_of, np.where(observed, weight[:, None], 0.0))
+    np.add.at(whole, region_of, weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(whole[:, None] > 0, held / whole[:, None], np.nan)
+        scaled = np.where(fraction > 0, total / fraction, np.nan)
+    # a region whose shares are all zero (every cell zero in its latest year) has total 0 where observed
+    count = np.zeros_like(total)
+    np.add.at(count, region_of, observed.astype(float))
+    zero_region = (whole == 0)[:, None] & (count > 0)
+    return np.where(zero_region, total, np.where(fraction >= min_observed_share, scaled, np.nan))
 
 
 def _last_finite(values: np.ndarray) -> np.ndarray:

@@ -291,6 +291,27 @@ def test_neighbouring_years_damp_a_choice_that_flips_on_noise():
     assert chosen[1] == [["naive"], ["alt"], ["alt"], ["alt"], ["alt"]]
 
 
+def test_a_candidate_eligible_in_one_later_year_alone_is_not_chosen_there():
+    """Year 4 only: ``alt`` clears ``min_wins`` there (12 of 12 origins) but not in years 3 and 5 (9 of 12);
+    ``other`` wins years 2-3. Without the neighbour rule year 4 would switch to ``alt`` between ``other``
+    and naive (neighbours that disagree, so the isolated-year smoothing does not apply)."""
+    n_series, n_windows, horizon = 10, 12, 6
+    actual = np.zeros((n_series, n_windows, horizon))
+    alt = np.ones_like(actual)
+    alt[:, :, 3] = 0.7
+    alt[:, 6:9, 1] = 1.5      # three origins lose year 3's pooled window (years 2-4)
+    alt[:, 9:12, 5] = 1.5     # three lose year 5's (years 4-6)
+    other = np.ones_like(actual)
+    other[:, :, 1:3], other[:, :, 3] = 0.7, 1.4
+    inner = {"naive": np.ones_like(actual), "alt": alt, "other": other}
+    model = AutoForecaster(candidates={"naive": Naive(), "alt": Naive(), "other": Naive()})
+    choice, table = model._choose(["naive", "alt", "other"], inner, actual, np.ones(n_series),
+                                  np.full(n_series, "all"), 1, horizon)
+    wins = table[table.candidate == "alt"].set_index("year")["wins"]
+    assert wins.loc[4] == 1.0 and wins.loc[3] == wins.loc[5] == 0.75
+    assert choice["all"] == [["naive"], ["other"], ["other"], ["naive"], ["naive"], ["naive"]]
+
+
 def test_short_monthly_history_calibrates_like_its_reference(make_series_panel):
     """37 months: when the choice is the reference everywhere, the calibration origins and the
     five-year intervals are the reference's own (not origins packed into the last year and

@@ -51,6 +51,27 @@ def test_fixed_share_is_the_latest_year_share_times_the_naive_region_total(make_
                             rtol=1e-12)
 
 
+def test_fixed_share_region_total_is_not_cut_by_a_missing_cell_in_the_last_month(make_series_panel, as_series):
+    """A cell missing in the last month: the region total is the observed cells' sum over the share they hold."""
+    values = growing_cells(36, "MS")
+    values[2, -1] = np.nan                     # the smallest cell of region 1: the others hold 84 % of it
+    forecast = as_series(FixedShare(uncertainty="none").fit(make_series_panel(values, "MS", n_regions=2), TARGET)
+                         .predict(3, (0.5,)).sel(quantile=0.5))
+    cells = values[:3]
+    block = np.nanmean(cells[:, -12:], axis=1)
+    share = block / block.sum()
+    assert share[:2].sum() > 0.5
+    total = cells[:2, -1].sum() / share[:2].sum()
+    npt.assert_allclose(forecast[:3], np.repeat((share * total)[:, None], 3, axis=1), rtol=1e-12)
+    assert total > cells[:2, -1].sum() * 1.1  # the old total (missing cell as zero) was 16 % low
+    # a region with under half of its latest shares observed in the last month falls back to the month before
+    values[0, -1] = np.nan
+    forecast = as_series(FixedShare(uncertainty="none").fit(make_series_panel(values, "MS", n_regions=2), TARGET)
+                         .predict(1, (0.5,)).sel(quantile=0.5))
+    block = np.nanmean(values[:3, -12:], axis=1)
+    npt.assert_allclose(forecast[:3, 0], block / block.sum() * values[:3, -2].sum(), rtol=1e-12)
+
+
 def annual_share_path(cells: np.ndarray, trend_years: int, damping: float, horizon: int) -> np.ndarray:
     """Expected shares ``(occupation, horizon)`` of one region: the log share's OLS slope over the last
     ``trend_years`` years, damped geometrically from the latest share, renormalised every year."""
