@@ -21,7 +21,11 @@ panel writers (``au`` and ``ilo``), so the scoring is the validator's own:
 * ``au_short``: AU IVI monthly from 2016-01 only (three to eight years before the cutoff); 12
   months ahead at January 2018..2024, 60 at January 2019 and 2020;
 * ``ilo_short``: ILO unemployment rates from 2011 only (five to ten points); two years ahead at
-  2016..2021, five at 2016..2018.
+  2016..2021, five at 2016..2018;
+* ``au_gappy``: AU IVI monthly with gaps, as registers and surveys have them (seeded): 5 % of the
+  values missing at random, each state missing three consecutive months once in each of 2010-2023,
+  and one series in ten starting only in 2014-01; the validator's windows (12 months ahead at
+  January 2021..2024, 60 at January 2012..2020). Missing actuals are not scored.
 
 Run ``python benchmarks/bench_grains.py [--models a,b,...] [--sets ...]`` from the repository
 root (~15 min on 2 cores with the default models). Writes ``benchmarks/results/bench_grains.{json,md}``.
@@ -50,7 +54,7 @@ RESULTS = REPO / "benchmarks" / "results"
 #: the LightGBM variants that share lightgbm's point forecast are left out for time)
 MODELS = ("recommended", "naive", "seasonal_naive", "fixed_share", "shares", "trend", "multi_year_change",
           "historical_mean", "ridge", "ridge_reconciled", "lightgbm", "lightgbm_small")
-SETS = ("au_annual", "au_quarterly", "au_short", "ilo_short")
+SETS = ("au_annual", "au_quarterly", "au_short", "ilo_short", "au_gappy")
 
 
 def load_validator():
@@ -92,6 +96,28 @@ def _period_means(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
     return out[out.time < "2025-01-01"]
 
 
+def gappy(frame: pd.DataFrame, seed: int = 20251) -> pd.DataFrame:
+    """``frame`` (monthly ``time, region, occupation, value``) with the gaps of set ``au_gappy`` (rows removed).
+
+    5 % of the rows at random, a block of three consecutive months per state in each year 2010-2023
+    (its start drawn in January..October), and every row before 2014-01 of one series in ten.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    drop = rng.random(len(frame)) < 0.05
+    for region in sorted(frame.region.unique()):
+        for year in range(2010, 2024):
+            start = pd.Timestamp(year=year, month=int(rng.integers(1, 11)), day=1)
+            months = pd.date_range(start, periods=3, freq="MS")
+            drop |= ((frame.region == region) & frame.time.isin(months)).to_numpy()
+    keys = frame[["region", "occupation"]].drop_duplicates().sort_values(["region", "occupation"])
+    late = keys.sample(frac=0.1, random_state=seed)
+    late_rows = frame.set_index(["region", "occupation"]).index.isin(pd.MultiIndex.from_frame(late))
+    drop |= late_rows & (frame.time < "2014-01-01").to_numpy()
+    return frame.loc[~drop]
+
+
 def writer(validator, name: str):
     """A replacement for the validator's ``au(out, sheet, long)`` / ``ilo(out, long)`` that writes set ``name``.
 
@@ -116,6 +142,11 @@ def writer(validator, name: str):
             validator._write(out, frame[frame.time >= "2016-01-01"], "vacancies", "demand", "%Y-%m", regions,
                              occupations)
             cutoffs = pd.date_range("2019-01-01" if long else "2018-01-01", "2020-01-01" if long else "2024-01-01",
+                                    freq="12MS")
+            return "MS", "vacancies", cutoffs, 60 if long else 12, 12, "AU"
+        if name == "au_gappy":
+            validator._write(out, gappy(frame), "vacancies", "demand", "%Y-%m", regions, occupations)
+            cutoffs = pd.date_range("2012-01-01" if long else "2021-01-01", "2020-01-01" if long else "2024-01-01",
                                     freq="12MS")
             return "MS", "vacancies", cutoffs, 60 if long else 12, 12, "AU"
         if name == "au_annual":

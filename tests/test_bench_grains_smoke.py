@@ -39,6 +39,22 @@ def test_short_ilo_keeps_codes_as_text_and_drops_early_years(bench, tmp_path):
     assert [c.year for c in cutoffs] == [2016, 2017, 2018] and horizon == 5 and freq == "YS"
 
 
+def test_gappy_panel_drops_random_cells_state_blocks_and_early_rows_of_late_series(bench):
+    months = pd.date_range("2009-01-01", "2024-12-01", freq="MS")
+    cells = [(f"AU-{r}", f"{o}") for r in range(2) for o in range(11, 21)]
+    frame = pd.DataFrame([(t, r, o, 1.0) for t in months for r, o in cells],
+                         columns=["time", "region", "occupation", "value"])
+    gappy = bench.gappy(frame)
+    assert gappy.equals(bench.gappy(frame))                       # seeded
+    kept = len(gappy) / len(frame)
+    assert 0.6 < kept < 0.75                                      # 5 % + 3 of 12 months 2010-2023 + late starts
+    late = gappy.groupby(["region", "occupation"]).time.min()
+    assert (late == pd.Timestamp("2014-01-01")).sum() == 2        # one series in ten starts in 2014
+    per_state_month = gappy.groupby(["region", "time"]).size().unstack("region").reindex(months).fillna(0)
+    blocked = per_state_month[(per_state_month.index.year == 2015)].eq(0).sum()
+    assert blocked.tolist() == [3, 3]                              # each state misses three months of 2015
+
+
 def test_missing_validator_is_named(bench, monkeypatch, tmp_path):
     monkeypatch.setattr(bench, "VALIDATOR", tmp_path / "absent.py")
     with pytest.raises(SystemExit, match="absent.py"):

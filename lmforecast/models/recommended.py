@@ -59,7 +59,6 @@ from sklearn.base import clone
 from sklearn.linear_model import Ridge
 
 from lmforecast import panel as P
-from lmforecast.errors import PanelError
 from lmforecast.models.base import FitContext, Forecaster, calibrating
 from lmforecast.models.baselines import Naive, SeasonalNaive
 from lmforecast.uncertainty import ResidualUncertainty, series_scale
