@@ -682,15 +682,36 @@ SELECTION_SETS = {
     "morocco_vacancies": ("vacancies", ["2018-12-01", "2019-12-01", "2020-12-01"]),
     "morocco_jobseekers": ("jobseekers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
     "morocco_job_offers": ("job_offers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
+    # AU IVI SA with the gaps of bench_grains' au_gappy set (~30 % of the values missing)
+    "au_sa_gappy": ("Seasonally Adjusted", [f"{y}-01-01" for y in range(2011, 2020)] + [f"{y}-07-01" for y in range(2011, 2020)]),
 }
-#: rules compared: (margin, min_wins, tolerance, year_window); the first is the default of AutoForecaster
-SELECTION_RULES = [(0.02, 0.8, 0.05, 1), (0.02, 0.8, 0.05, 0), (0.02, 2 / 3, 0.05, 1), (0.02, 0.8, 0.0, 1),
-                   (0.05, 0.8, 0.05, 1), (0.0, 0.0, 0.0, 0)]
+#: rules compared: (margin, min_wins, tolerance, year_window, current_only); the first is the default of AutoForecaster
+SELECTION_RULES = [(0.02, 0.8, 0.05, 1, True), (0.02, 0.8, 0.05, 1, False), (0.02, 0.8, 0.05, 0, True),
+                   (0.02, 2 / 3, 0.05, 1, True), (0.02, 0.8, 0.0, 1, True), (0.05, 0.8, 0.05, 1, True),
+                   (0.0, 0.0, 0.0, 0, False)]
+
+
+def with_gaps(panel: xr.Dataset, target: str) -> xr.Dataset:
+    """``panel`` with ``target`` set missing where ``benchmarks/bench_grains.py``'s ``gappy`` removes rows."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_grains", Path(__file__).with_name("bench_grains.py"))
+    grains = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grains)
+    frame = panel[target].to_dataframe(name="value").reset_index()[["time", "region", "occupation", "value"]]
+    kept = grains.gappy(frame.dropna(subset=["value"]))
+    values = kept.set_index(["time", "region", "occupation"])["value"].to_xarray()
+    out = panel.copy()
+    out[target] = values.reindex_like(panel[target]).transpose(*panel[target].dims)
+    out[target].attrs = dict(panel[target].attrs)
+    return out
 
 
 def selection_panel(name: str) -> tuple[xr.Dataset, str]:
     """The panel and target of a selection set."""
     what, _ = SELECTION_SETS[name]
+    if name.endswith("_gappy"):
+        return with_gaps(au_ivi_panel(what), TARGET), TARGET
     if name.startswith("au_"):
         return au_ivi_panel(what), TARGET
     if name == "ilo":
@@ -732,7 +753,8 @@ def collect_candidates(name: str) -> dict:
             actual[:, w, : stop - int(n)] = y[:, int(n):stop]
         future = P.stack_series(panel[target].reindex(time=pd.date_range(
             pd.Timestamp(cutoff), periods=horizon + 1, freq=freq)[1:])).values
-        folds.append({"cutoff": cutoff, "inner": inner, "final": final, "actual": actual, "y": y, "future": future})
+        folds.append({"cutoff": cutoff, "inner": inner, "final": final, "actual": actual, "y": y, "future": future,
+                      "lengths": np.asarray(lengths)})
         print(f"selection {name} {cutoff}: {len(inner)} candidates", flush=True)
     return {"freq": freq, "horizon": horizon, "season": season, "folds": folds}
 
@@ -748,9 +770,10 @@ def _relative_mase(forecast, naive, y, future, season, steps) -> tuple[float, fl
     return float(a), float(b)
 
 
-def evaluate_rule(data: dict, margin: float, min_wins: float, tolerance: float, year_window: int = 1) -> dict:
+def evaluate_rule(data: dict, margin: float, min_wins: float, tolerance: float, year_window: int = 1,
+                  current_only: bool = True) -> dict:
     """MASE relative to naive of AutoForecaster's rule on collected folds, short and five years."""
-    from lmforecast.models.recommended import AutoForecaster, _weighted
+    from lmforecast.models.recommended import AutoForecaster, _stale_at_origins, _weighted
     from lmforecast.uncertainty import series_scale
 
     season, horizon = data["season"], data["horizon"]
@@ -759,7 +782,10 @@ def evaluate_rule(data: dict, margin: float, min_wins: float, tolerance: float, 
         names = list(fold["inner"])
         auto = AutoForecaster(margin=margin, min_wins=min_wins, tolerance=tolerance, year_window=year_window)
         groups = np.full(fold["y"].shape[0], "all")
-        choice, _ = auto._choose(names, fold["inner"], fold["actual"], series_scale(fold["y"], season), groups,
+        actual = fold["actual"]
+        if current_only and "lengths" in fold and len(fold["lengths"]):   # as AutoForecaster.fit does
+            actual = np.where(_stale_at_origins(fold["y"], fold["lengths"])[:, :, None], np.nan, actual)
+        choice, _ = auto._choose(names, fold["inner"], actual, series_scale(fold["y"], season), groups,
                                  season, horizon, short=[n == "ridge" for n in names])
         weights = auto._weights(names, choice, groups, season, horizon)
         forecast = _weighted(weights, np.stack([fold["final"][n] for n in names]))
@@ -784,11 +810,11 @@ def select(out: Path, sets=None) -> dict:
     rows, cache = [], {}
     for name in sets or SELECTION_SETS:
         cache[name] = collect_candidates(name)
-    for margin, min_wins, tolerance, year_window in SELECTION_RULES:
+    for margin, min_wins, tolerance, year_window, current_only in SELECTION_RULES:
         for name, data in cache.items():
-            rel = evaluate_rule(data, margin, min_wins, tolerance, year_window)
+            rel = evaluate_rule(data, margin, min_wins, tolerance, year_window, current_only)
             rows.append({"rule": f"margin {margin:g}, min_wins {min_wins:.2f}, tolerance {tolerance:g}, "
-                                 f"year_window {year_window}", "set": name,
+                                 f"year_window {year_window}, current_only {current_only}", "set": name,
                          "mase_vs_naive_short": rel.get("short"), "mase_vs_naive_5y": rel.get("long"),
                          "cutoffs": len(data["folds"])})
     table = pd.DataFrame(rows)

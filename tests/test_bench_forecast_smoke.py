@@ -138,3 +138,35 @@ def test_bound_scores_each_model_alone_and_the_hindsight_best(bench, tiny_panel,
     blend = rows["shrink_to_mean"]["mase_vs_naive_5y"]
     assert blend <= 0.75 * 1.0 + 0.25 * rows["historical_mean"]["mase_vs_naive_5y"] + 1e-3
     assert out.with_suffix(".md").read_text().startswith("# bench_forecast --bound")
+
+
+def test_with_gaps_masks_the_panel_like_the_gappy_grain(bench, tiny_panel):
+    """``with_gaps``: the same cells missing as bench_grains' ``gappy`` removes, the rest unchanged."""
+    gappy = bench.with_gaps(tiny_panel, "job_offers")
+    before, after = tiny_panel["job_offers"], gappy["job_offers"]
+    assert after.dims == before.dims and after.shape == before.shape
+    kept = after.notnull()
+    assert 0.5 < float(kept.mean()) < 1.0
+    np.testing.assert_array_equal(after.values[kept.values], before.values[kept.values])
+    np.testing.assert_array_equal(bench.with_gaps(tiny_panel, "job_offers")["job_offers"].values, after.values)
+
+
+def test_selection_rule_skips_series_stale_at_the_origins_unless_told(bench):
+    """``evaluate_rule(current_only=...)``: a candidate that beats naive only on stale series is chosen
+    when they are scored, not when they are left out (as AutoForecaster does by default)."""
+    rng = np.random.default_rng(0)
+    n_series, n_time, horizon = 8, 60, 12
+    y = 100 + np.cumsum(rng.normal(0, 1, (n_series, n_time)), axis=1)
+    lengths = np.array([24, 36, 48])                               # three origins: min_origins
+    y[:4, lengths - 1] = np.nan                                    # half the series stale at every origin
+    actual = np.stack([y[:, n:n + horizon] for n in lengths], axis=1)
+    naive = np.stack([np.repeat(y[:, n - 2:n - 1], horizon, axis=1) for n in lengths], axis=1)
+    better = np.where(np.arange(n_series)[:, None, None] < 4, actual + 0.01, naive)   # exact where stale
+    future = 100 + np.cumsum(rng.normal(0, 1, (n_series, horizon)), axis=1)
+    fold = {"inner": {"naive": naive, "alt": better}, "actual": actual, "y": y, "lengths": lengths,
+            "final": {"naive": np.repeat(y[:, -1:], horizon, axis=1), "alt": future}, "future": future}
+    data = {"season": 12, "horizon": horizon, "folds": [fold] * 3}
+    scored = bench.evaluate_rule(data, 0.02, 0.8, 0.05, 1, current_only=False)
+    skipped = bench.evaluate_rule(data, 0.02, 0.8, 0.05, 1, current_only=True)
+    assert skipped["short"] == 1.0            # nothing beats naive on the current series: naive
+    assert scored["short"] < 1.0              # "alt" chosen (its final forecast is the future itself)

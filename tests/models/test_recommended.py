@@ -312,6 +312,24 @@ def test_a_candidate_eligible_in_one_later_year_alone_is_not_chosen_there():
     assert choice["all"] == [["naive"], ["other"], ["other"], ["naive"], ["naive"], ["naive"]]
 
 
+def test_series_stale_at_the_origins_are_not_scored(make_series_panel):
+    """Three of six monthly series miss the month every yearly inner origin ends on: the inner scores
+    are those of the three others alone (``current_only``, default); with it off they are not."""
+    values = random_walks(np.random.default_rng(3), n_series=6, n_years=120)
+    gappy = values.copy()
+    ends = np.arange(values.shape[1] - 13, 0, -12)           # the last period of each yearly origin
+    gappy[:3, ends] = np.nan
+    fresh = make_series_panel(values[3:], "MS", start="2010-01-01")
+    panel = make_series_panel(gappy, "MS", start="2010-01-01")
+    scores = {}
+    for name, data, current in (("fresh", fresh, True), ("gappy", panel, True), ("all cells", panel, False)):
+        model = AutoForecaster(candidates={"naive": Naive(uncertainty="none"), "drift": Drift(uncertainty="none")},
+                               current_only=current, uncertainty="none").fit(data, TARGET)
+        scores[name] = model.selection_.set_index(["year", "candidate"])["score"]
+    pd.testing.assert_series_equal(scores["gappy"], scores["fresh"])
+    assert not np.allclose(scores["all cells"], scores["fresh"])
+
+
 def test_short_monthly_history_calibrates_like_its_reference(make_series_panel):
     """37 months: when the choice is the reference everywhere, the calibration origins and the
     five-year intervals are the reference's own (not origins packed into the last year and
