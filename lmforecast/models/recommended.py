@@ -385,10 +385,11 @@ class AutoForecaster(Forecaster):
                 wins = ((per_origin < ref_origin[None, :]) & counted).sum(axis=1) / np.maximum(n_counted, 1)
                 eligible = (np.isfinite(score) & (score < (1 - float(self.margin)) * ref)
                             & (wins >= float(self.min_wins)) & (n_counted >= int(self.min_origins)))
-                per_year.append((score, ref, wins, eligible))
+                evidenced = bool(np.isfinite(ref)) and int(n_counted[names.index(self.reference)]) >= int(self.min_origins)
+                per_year.append((score, ref, wins, eligible, evidenced))
             if window > 0:
                 per_year = _eligible_in_neighbouring_years(per_year)
-            for k, (score, ref, wins, eligible) in enumerate(per_year):
+            for k, (score, ref, wins, eligible, _) in enumerate(per_year):
                 if not np.isfinite(ref):
                     chosen = years[-1] if years else [self.reference]
                 elif eligible.any():
@@ -494,32 +495,42 @@ def _stale_at_origins(y: np.ndarray, lengths) -> np.ndarray:
 
 
 def _eligible_in_neighbouring_years(per_year: list[tuple]) -> list[tuple]:
-    """Per-year ``(score, ref, wins, eligible)`` with a later year's eligibility kept only where a neighbour shares it.
+    """Per-year ``(score, ref, wins, eligible, evidenced)`` with a later year's eligibility kept only where a
+    neighbour shares it.
 
     From year 2 on, a candidate is eligible in year ``k`` only if it is also eligible in year
-    ``k - 1`` or ``k + 1`` (year 1 excluded: it has its own short-horizon candidates). A
-    candidate's edge over the reference changes smoothly with the horizon, so an edge that
-    clears the margin and ``min_wins`` in one year alone is the noise of a threshold, and
-    choosing it would bend the path for that one year. With fewer than three horizon years
-    there is nothing to compare and the input is returned.
+    ``k - 1`` or ``k + 1`` among the years with evidence (``evidenced``: at least
+    ``min_origins`` origins reach the year; year 1 is excluded, it has its own short-horizon
+    candidates). A candidate's edge over the reference changes smoothly with the horizon, so an
+    edge that clears the margin and ``min_wins`` in one year alone is the noise of a threshold,
+    and choosing it would bend the path for that one year. A year with no evidenced neighbour
+    (a short history that reaches year 2 only) keeps its eligibility. With fewer than three
+    horizon years there is nothing to compare and the input is returned.
 
     >>> t = np.array([True]); f = np.array([False])
-    >>> [e.tolist() for *_, e in _eligible_in_neighbouring_years([(0, 1, 0, t), (0, 1, 0, f), (0, 1, 0, t), (0, 1, 0, f)])]
+    >>> years = lambda *e: [(0, 1, 0, x, True) for x in e]
+    >>> [y[3].tolist() for y in _eligible_in_neighbouring_years(years(t, f, t, f))]
     [[True], [False], [False], [False]]
-    >>> [e.tolist() for *_, e in _eligible_in_neighbouring_years([(0, 1, 0, f), (0, 1, 0, f), (0, 1, 0, t), (0, 1, 0, t)])]
+    >>> [y[3].tolist() for y in _eligible_in_neighbouring_years(years(f, f, t, t))]
     [[False], [False], [True], [True]]
+    >>> short = [(0, 1, 0, f, True), (0, 1, 0, t, True), (0, 1, 0, f, False), (0, 1, 0, f, False)]
+    >>> [y[3].tolist() for y in _eligible_in_neighbouring_years(short)]
+    [[False], [True], [False], [False]]
     """
     if len(per_year) < 3:
         return per_year
     eligible = [year[3] for year in per_year]
+    evidenced = [bool(year[4]) for year in per_year]
     out = [per_year[0]]
     for k in range(1, len(per_year)):
-        neighbour = np.zeros_like(eligible[k])
-        if k - 1 >= 1:
-            neighbour = neighbour | eligible[k - 1]
-        if k + 1 < len(per_year):
-            neighbour = neighbour | eligible[k + 1]
-        out.append((*per_year[k][:3], eligible[k] & neighbour))
+        neighbours = [j for j in (k - 1, k + 1) if 1 <= j < len(per_year) and evidenced[j]]
+        if not neighbours:
+            out.append(per_year[k])
+            continue
+        support = np.zeros_like(eligible[k])
+        for j in neighbours:
+            support = support | eligible[j]
+        out.append((*per_year[k][:3], eligible[k] & support, per_year[k][4]))
     return out
 
 
