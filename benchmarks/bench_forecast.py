@@ -671,19 +671,21 @@ def run(models, out: Path, quick: bool = False, isolate: bool = True, panel: xr.
 
 
 # --- selection of the recommended rule (held-out selection windows) -------------------------
+#: AU IVI selection cutoffs: January and July 2011-2019
+AU_SELECTION_CUTOFFS = [f"{y}-01-01" for y in range(2011, 2020)] + [f"{y}-07-01" for y in range(2011, 2020)]
 #: the selection windows: cutoffs kept out of the windows this benchmark and
 #: ../shared/tools/validate_forecasts.py report (AU short 2021-2024, AU long January 2012-2020,
 #: ILO short 2017-2021, ILO long 2010-2018); the AU long windows cannot be fully separated from
 #: the reported ones (the data start in 2006), so July cutoffs are used beside January ones
 SELECTION_SETS = {
-    "au_sa": ("Seasonally Adjusted", [f"{y}-01-01" for y in range(2011, 2020)] + [f"{y}-07-01" for y in range(2011, 2020)]),
-    "au_trend": ("Trend", [f"{y}-01-01" for y in range(2011, 2020)] + [f"{y}-07-01" for y in range(2011, 2020)]),
+    "au_sa": ("Seasonally Adjusted", AU_SELECTION_CUTOFFS),
+    "au_trend": ("Trend", AU_SELECTION_CUTOFFS),
     "ilo": (None, [f"{y}-01-01" for y in range(2003, 2017)]),
     "morocco_vacancies": ("vacancies", ["2018-12-01", "2019-12-01", "2020-12-01"]),
     "morocco_jobseekers": ("jobseekers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
     "morocco_job_offers": ("job_offers", ["2018-12-01", "2019-12-01", "2020-12-01"]),
     # AU IVI SA with the gaps of bench_grains' au_gappy set (~30 % of the values missing)
-    "au_sa_gappy": ("Seasonally Adjusted", [f"{y}-01-01" for y in range(2011, 2020)] + [f"{y}-07-01" for y in range(2011, 2020)]),
+    "au_sa_gappy": ("Seasonally Adjusted", AU_SELECTION_CUTOFFS),
 }
 #: rules compared: (margin, min_wins, tolerance, year_window, current_only); the first is the default of AutoForecaster
 SELECTION_RULES = [(0.02, 0.8, 0.05, 1, True), (0.02, 0.8, 0.05, 1, False), (0.02, 0.8, 0.05, 0, True),
